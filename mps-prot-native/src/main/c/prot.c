@@ -1,0 +1,214 @@
+/* prot.c -- the OS-independent part of the shim: regions, ProtSet with its record,
+ * the mutator registration behind ProtTramp
+ *
+ * Assumes: C11 atomics are lock-free for int and pointers (checked below), and the
+ * OS seam (protos.h) does every system call.  Nothing here allocates from the C heap,
+ * so that the fault handler may share the region table.
+ */
+#include "mpsprot.h"
+#include "protos.h"
+#include "region.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free atomic int required");
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "lock-free atomic pointers required");
+
+#define MPSPROT_API_VERSION 1
+
+struct region region_table[MPSPROT_MAX_REGIONS];
+static _Atomic int slots_in_use; /* one past the highest slot ever used */
+static _Atomic int live_regions;
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Initial-exec TLS: no allocation on first touch, so the handler may read it
+ * (design .sol.tls). */
+static __thread int mutator_depth __attribute__((tls_model("initial-exec")));
+
+int mpsprot_version(void) { return MPSPROT_API_VERSION; }
+
+/* Nothing to install yet: the fault handler arrives with the fault path
+ * (design .if.setup); setup only makes sure the page size is known. */
+int mpsprot_setup(void) { return protos_page_size() > 0 ? 0 : ENOSYS; }
+
+int mpsprot_handler_installed(void) { return 0; }
+
+int64_t mpsprot_page_size(void) { return protos_page_size(); }
+
+int region_pin(uintptr_t addr) {
+  int n = atomic_load_explicit(&slots_in_use, memory_order_acquire);
+  for (int i = 0; i < n; i++) {
+    struct region *r = &region_table[i];
+    if (atomic_load_explicit(&r->state, memory_order_acquire) != REGION_LIVE)
+      continue;
+    if (addr < r->base || addr >= r->limit)
+      continue;
+    atomic_fetch_add_explicit(&r->users, 1, memory_order_acq_rel);
+    if (atomic_load_explicit(&r->state, memory_order_acquire) == REGION_LIVE
+        && addr >= r->base && addr < r->limit)
+      return i;
+    atomic_fetch_sub_explicit(&r->users, 1, memory_order_release);
+  }
+  return -1;
+}
+
+void region_unpin(int slot) {
+  atomic_fetch_sub_explicit(&region_table[slot].users, 1, memory_order_release);
+}
+
+int mpsprot_region_find(int64_t addr) {
+  int slot = region_pin((uintptr_t)addr);
+  if (slot >= 0)
+    region_unpin(slot);
+  return slot;
+}
+
+int mpsprot_region_count(void) {
+  return atomic_load_explicit(&live_regions, memory_order_acquire);
+}
+
+static int valid_size(int64_t size) {
+  int64_t page = protos_page_size();
+  return size > 0 && size % page == 0;
+}
+
+int mpsprot_region_create(int64_t size, int64_t *out) {
+  out[0] = out[1] = out[2] = -1;
+  out[3] = MPSPROT_STAGE_NONE;
+  if (!valid_size(size))
+    return EINVAL;
+  size_t pages = (size_t)(size / protos_page_size());
+
+  pthread_mutex_lock(&table_lock);
+  int slot = -1;
+  for (int i = 0; i < MPSPROT_MAX_REGIONS; i++) {
+    if (atomic_load_explicit(&region_table[i].state, memory_order_acquire) == REGION_FREE) {
+      slot = i;
+      break;
+    }
+  }
+  if (slot < 0) {
+    pthread_mutex_unlock(&table_lock);
+    out[3] = MPSPROT_STAGE_SLOTS;
+    return ENFILE;
+  }
+  unsigned char *record = protos_alloc(pages);
+  if (record == NULL) {
+    pthread_mutex_unlock(&table_lock);
+    out[3] = MPSPROT_STAGE_RECORD;
+    return ENOMEM;
+  }
+  uintptr_t base, alias;
+  int stage = MPSPROT_STAGE_NONE;
+  int err = protos_map_twin((size_t)size, &base, &alias, &stage);
+  if (err != 0) {
+    protos_free(record, pages);
+    pthread_mutex_unlock(&table_lock);
+    out[3] = stage;
+    return err;
+  }
+  struct region *r = &region_table[slot];
+  r->base = base;
+  r->limit = base + (uintptr_t)size;
+  r->alias = alias;
+  r->pages = pages;
+  r->record = (_Atomic unsigned char *)record;
+  atomic_store_explicit(&r->users, 0, memory_order_relaxed);
+  atomic_store_explicit(&r->state, REGION_LIVE, memory_order_release);
+  if (slot + 1 > atomic_load_explicit(&slots_in_use, memory_order_relaxed))
+    atomic_store_explicit(&slots_in_use, slot + 1, memory_order_release);
+  atomic_fetch_add_explicit(&live_regions, 1, memory_order_acq_rel);
+  pthread_mutex_unlock(&table_lock);
+
+  out[0] = slot;
+  out[1] = (int64_t)base;
+  out[2] = (int64_t)alias;
+  return 0;
+}
+
+static struct region *live_slot(int slot) {
+  if (slot < 0 || slot >= MPSPROT_MAX_REGIONS)
+    return NULL;
+  struct region *r = &region_table[slot];
+  return atomic_load_explicit(&r->state, memory_order_acquire) == REGION_LIVE ? r : NULL;
+}
+
+int mpsprot_region_destroy(int slot) {
+  pthread_mutex_lock(&table_lock);
+  struct region *r = live_slot(slot);
+  if (r == NULL) {
+    pthread_mutex_unlock(&table_lock);
+    return EINVAL;
+  }
+  /* Unregister first: from here on no fault is attributed to this region. */
+  atomic_store_explicit(&r->state, REGION_DEAD, memory_order_release);
+  while (atomic_load_explicit(&r->users, memory_order_acquire) != 0)
+    sched_yield();
+  protos_unmap_twin(r->base, r->alias, r->limit - r->base);
+  protos_free((void *)r->record, r->pages);
+  r->record = NULL;
+  atomic_fetch_sub_explicit(&live_regions, 1, memory_order_acq_rel);
+  atomic_store_explicit(&r->state, REGION_FREE, memory_order_release);
+  pthread_mutex_unlock(&table_lock);
+  return 0;
+}
+
+int64_t mpsprot_region_record(int slot) {
+  struct region *r = live_slot(slot);
+  return r == NULL ? 0 : (int64_t)(uintptr_t)r->record;
+}
+
+int mpsprot_region_alias_reset(int slot) {
+  struct region *r = live_slot(slot);
+  return r == NULL ? EINVAL : protos_set(r->alias, r->limit - r->base, 0);
+}
+
+/* Re-applies the recorded protection of pages [first, last) run by run. */
+static int restore_runs(struct region *r, size_t first, size_t last) {
+  size_t page = (size_t)protos_page_size();
+  int failed = 0;
+  size_t run = first;
+  while (run < last) {
+    unsigned char mode = atomic_load_explicit(&r->record[run], memory_order_relaxed);
+    size_t end = run + 1;
+    while (end < last && atomic_load_explicit(&r->record[end], memory_order_relaxed) == mode)
+      end++;
+    if (protos_set(r->base + run * page, (end - run) * page, mode) != 0)
+      failed = 1;
+    run = end;
+  }
+  return failed;
+}
+
+int mpsprot_protect(int slot, int64_t offset, int64_t length, int mode,
+                    int32_t *restore_failed) {
+  *restore_failed = 0;
+  struct region *r = live_slot(slot);
+  int64_t page = protos_page_size();
+  if (r == NULL || (mode & ~MPSPROT_ACCESS_ALL) != 0 || offset < 0 || length <= 0
+      || offset % page != 0 || length % page != 0
+      || (uint64_t)offset + (uint64_t)length > (uint64_t)(r->limit - r->base))
+    return EINVAL;
+  size_t first = (size_t)(offset / page);
+  size_t last = first + (size_t)(length / page);
+  int err = protos_set(r->base + (uintptr_t)offset, (size_t)length, mode);
+  if (err != 0) {
+    *restore_failed = restore_runs(r, first, last);
+    return err;
+  }
+  for (size_t i = first; i < last; i++)
+    atomic_store_explicit(&r->record[i], (unsigned char)mode, memory_order_release);
+  return 0;
+}
+
+void mpsprot_mutator_enter(void) { mutator_depth++; }
+
+void mpsprot_mutator_leave(void) {
+  if (mutator_depth > 0)
+    mutator_depth--;
+}
+
+int mpsprot_mutator_depth(void) { return mutator_depth; }

@@ -1,0 +1,36 @@
+/* protos.h -- the OS seam of the shim
+ *
+ * The generic part of the shim (prot.c, the region table) calls only these functions
+ * for anything that depends on the operating system.  One file implements them per OS:
+ * prot_linux.c now; the Windows and macOS files plug in here (docs/design/prot.md
+ * .seam.os).
+ *
+ * Assumptions every implementation keeps:
+ * - protos_set never grants execute permission (design .rule.noexec) and forbids writes
+ *   whenever it forbids reads (no OS offers write-only pages: .if.set).
+ * - Every function returns 0 or a positive errno value and leaves errno as it found it.
+ * - None of them is called from the signal handler except protos_set, which must then
+ *   be async-signal-safe (mprotect is).
+ */
+#ifndef MPSPROT_PROTOS_H
+#define MPSPROT_PROTOS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t protos_page_size(void);
+
+/* Maps `size` bytes of fresh shared memory twice; *stage names the failing step. */
+int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage);
+
+/* Unmaps both views made by protos_map_twin. */
+void protos_unmap_twin(uintptr_t base, uintptr_t alias, size_t size);
+
+/* Applies the protection that forbids `mode` to [base, base + len). */
+int protos_set(uintptr_t base, size_t len, int mode);
+
+/* Zeroed memory for bookkeeping outside the Java heap, and its release. */
+void *protos_alloc(size_t bytes);
+void protos_free(void *p, size_t bytes);
+
+#endif /* MPSPROT_PROTOS_H */

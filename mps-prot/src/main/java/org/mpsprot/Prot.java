@@ -1,0 +1,80 @@
+package org.mpsprot;
+
+import java.util.concurrent.Callable;
+import org.mpsprot.core.ProtModule;
+
+/**
+ * The protection module: the MPS protection interface for a Java collector or runtime
+ * (docs/design/prot.md). There is one module per process; {@link #setup()} returns it.
+ *
+ * <table>
+ *   <caption>MPS names</caption>
+ *   <tr><th>MPS</th><th>here</th></tr>
+ *   <tr><td>ProtSetup</td><td>{@link #setup()}</td></tr>
+ *   <tr><td>ProtGranularity</td><td>{@link #granularity()}</td></tr>
+ *   <tr><td>ProtSet</td><td>{@link #set(long, long, AccessSet)}</td></tr>
+ *   <tr><td>ProtSync</td><td>{@link #sync()}</td></tr>
+ *   <tr><td>ProtTramp</td><td>{@link #tramp(Callable)}</td></tr>
+ * </table>
+ *
+ * <p>The module changes the protection only of memory it allocated itself: every range passed
+ * to {@link #set} lies inside one live {@link Region} from {@link #reserve(long)}
+ * (.rule.owned). It never grants execute permission (.rule.noexec).
+ *
+ * <p>Thread-safety: every method may be called from any thread. Changes of protection are
+ * serialised by the module, so that the record and the OS agree at every return; a thread
+ * that reads a page after another thread's {@link #set} returned sees the new protection
+ * (the system call is a full barrier).
+ */
+public interface Prot extends Protections {
+
+  /**
+   * ProtSetup (.if.setup): loads the shim and prepares the module for this process. Idempotent
+   * and thread-safe: every call returns the same module, and nothing is installed twice.
+   *
+   * @throws UnsupportedOperationException on an OS the module has no implementation for
+   */
+  static Prot setup() {
+    return ProtModule.instance();
+  }
+
+  /**
+   * Reserves a region of at least {@code size} bytes (rounded up to the granularity), mapped
+   * twice: the mutator's view, read-write until {@link #set} changes it, and the collector's
+   * alias view, always read-write (.sol.alias). The memory is zeroed.
+   *
+   * @throws ProtRangeException if size is not positive or cannot be rounded up
+   * @throws ProtOsException if the OS cannot map it (errno name and advice in the message)
+   */
+  Region reserve(long size);
+
+  /**
+   * ProtSync (.if.sync): compares the OS's real protection of every page of every live region
+   * (on Linux, from /proc/self/maps) with the record, re-applies the record where they differ,
+   * and reports what differed and what it repaired.
+   */
+  SyncReport sync();
+
+  /**
+   * ProtTramp (.if.tramp): runs {@code mutator} on the calling thread as a registered mutator
+   * of the module for its duration (nested calls nest), and returns its result. Exceptions
+   * from the mutator propagate unchanged; the registration ends either way.
+   */
+  <T> T tramp(Callable<T> mutator) throws Exception;
+
+  /** Whether the calling thread is inside {@link #tramp}. */
+  boolean isMutatorThread();
+
+  /**
+   * A batch of protection changes applied together: requests are sorted and adjacent runs with
+   * the same mode are coalesced, so that {@link ProtBatch#apply()} makes as few OS calls as
+   * possible (MPS's shield does the same with its queue).
+   */
+  ProtBatch batch();
+
+  /** Number of OS protection calls this module made (for tests and benchmarks). */
+  long osProtectCalls();
+
+  /** Whether the module's fault handler is installed in this process. */
+  boolean handlerInstalled();
+}

@@ -1,0 +1,30 @@
+package org.mpsprot;
+
+/**
+ * The operating system refused a request. The message says what was asked, what the OS said
+ * (the errno name) and what to do (.req.errors). When this is thrown by {@link Prot#set} the
+ * module's record of every page equals the OS's real protection: a failed request is
+ * undone, never left half-applied (.sol.restore).
+ */
+public class ProtOsException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  private final int errno;
+  private final String errnoName;
+
+  public ProtOsException(String message, int errno, String errnoName) {
+    super(message);
+    this.errno = errno;
+    this.errnoName = errnoName;
+  }
+
+  /** The OS's error number (platform-specific). */
+  public int errno() {
+    return errno;
+  }
+
+  /** The symbolic name of {@link #errno()}, such as {@code ENOMEM}. */
+  public String errnoName() {
+    return errnoName;
+  }
+}

@@ -1,0 +1,66 @@
+package org.mpsprot.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import org.mpsprot.Prot;
+import org.mpsprot.os.ProtOs;
+import org.mpsprot.os.linux.LinuxProtOs;
+
+/**
+ * {@code java -jar mps-prot.jar <command>}: the runnable face of the module.
+ *
+ * <ul>
+ *   <li>{@code info}: platform, kernel, page size, JDK, backends, handler.
+ * </ul>
+ */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args, System.out, System.err));
+  }
+
+  /** Runs one command; returns the exit status. */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    String command = args.length == 0 ? "help" : args[0];
+    String[] rest = Arrays.copyOfRange(args, Math.min(1, args.length), args.length);
+    switch (command) {
+      case "info":
+        return info(rest, out);
+      case "help":
+      case "--help":
+      case "-h":
+        usage(out);
+        return 0;
+      default:
+        err.println("mps-prot: unknown command '" + command + "'");
+        usage(err);
+        return 2;
+    }
+  }
+
+  private static void usage(PrintStream out) {
+    out.println("usage: java -jar mps-prot.jar <command>");
+    out.println("  info    platform, kernel, page size, JDK, dirty-tracking backends, handler");
+  }
+
+  static int info(String[] args, PrintStream out) {
+    Prot prot = Prot.setup();
+    ProtOs os = ProtOs.current();
+    out.println("mps-prot info");
+    out.printf("  platform          %s (os.name=%s, os.arch=%s)%n", os.platform(),
+        System.getProperty("os.name"), System.getProperty("os.arch"));
+    out.printf("  kernel            %s%n", os.kernel());
+    out.printf("  page size         %d bytes (ProtGranularity, asked of the OS)%n", prot.granularity());
+    out.printf("  JDK               %s %s (%s)%n", System.getProperty("java.vm.name"),
+        System.getProperty("java.runtime.version"), System.getProperty("java.home"));
+    out.printf("  mappings          %d of vm.max_map_count %d%n", LinuxProtOs.mapCount(),
+        LinuxProtOs.maxMapCount());
+    out.printf("  handler installed %s%n", prot.handlerInstalled() ? "yes" : "no");
+    out.println("  backends");
+    for (ProtOs.Backend b : os.probeBackends()) {
+      out.printf("    %-28s %-11s %s%n", b.name(), b.available() ? "available" : "unavailable", b.detail());
+    }
+    return 0;
+  }
+}

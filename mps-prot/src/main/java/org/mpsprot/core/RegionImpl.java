@@ -1,0 +1,119 @@
+package org.mpsprot.core;
+
+import java.nio.ByteBuffer;
+import org.mpsprot.AccessSet;
+import org.mpsprot.ProtRangeException;
+import org.mpsprot.Region;
+import org.mpsprot.RegionClosedException;
+import org.mpsprot.os.ProtOs.NativeRegion;
+
+/** A region of the module: region-relative helpers over {@link ProtModule}'s ProtSet. */
+final class RegionImpl implements Region {
+  private final ProtModule module;
+  final NativeRegion nat;
+  /** The shim's record: one byte of AccessSet bits per page. Read under the module's lock. */
+  final ByteBuffer record;
+  private volatile boolean closed;
+
+  RegionImpl(ProtModule module, NativeRegion nat, ByteBuffer record) {
+    this.module = module;
+    this.nat = nat;
+    this.record = record;
+  }
+
+  @Override
+  public long base() {
+    return nat.base();
+  }
+
+  @Override
+  public long limit() {
+    return nat.base() + nat.size();
+  }
+
+  @Override
+  public long size() {
+    return nat.size();
+  }
+
+  @Override
+  public long pages() {
+    return nat.size() / module.granularity();
+  }
+
+  @Override
+  public long aliasBase() {
+    return nat.alias();
+  }
+
+  @Override
+  public void protect(long offset, long length, AccessSet mode) {
+    ensureOpen();
+    if (offset < 0 || length <= 0 || offset > size() - length) {
+      throw new ProtRangeException(String.format(
+          "protect(offset=%d, length=%d): outside region %s of %d bytes; allowed:"
+              + " 0 <= offset, 0 < length, offset + length <= %d", offset, length, this, size(), size()));
+    }
+    module.set(base() + offset, base() + offset + length, mode);
+  }
+
+  @Override
+  public void protectAll(AccessSet mode) {
+    ensureOpen();
+    module.set(base(), limit(), mode);
+  }
+
+  @Override
+  public AccessSet mode(long offset) {
+    ensureOpen();
+    if (offset < 0 || offset >= size()) {
+      throw new ProtRangeException(
+          "mode(offset=" + offset + "): outside region " + this + "; allowed: 0 <= offset < " + size());
+    }
+    return module.recordedMode(base() + offset);
+  }
+
+  @Override
+  public ByteBuffer alias() {
+    return view(nat.alias());
+  }
+
+  @Override
+  public ByteBuffer mutatorView() {
+    return view(nat.base());
+  }
+
+  private ByteBuffer view(long address) {
+    ensureOpen();
+    if (size() > Integer.MAX_VALUE) {
+      throw new UnsupportedOperationException(
+          "region " + this + " is larger than a ByteBuffer can address (" + Integer.MAX_VALUE + " bytes)");
+    }
+    return module.os().buffer(address, size());
+  }
+
+  @Override
+  public boolean isClosed() {
+    return closed;
+  }
+
+  void markClosed() {
+    closed = true;
+  }
+
+  void ensureOpen() {
+    if (closed) {
+      throw new RegionClosedException("region " + this + " was closed; reserve a new one");
+    }
+  }
+
+  @Override
+  public void close() {
+    module.close(this);
+  }
+
+  @Override
+  public String toString() {
+    return String.format("[0x%x, 0x%x)", base(), limit());
+  }
+}

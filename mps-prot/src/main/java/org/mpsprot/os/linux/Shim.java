@@ -1,0 +1,51 @@
+package org.mpsprot.os.linux;
+
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+
+/**
+ * libmpsprot's API (mps-prot-native/src/main/c/mpsprot.h) through JNA direct mapping: static
+ * native methods, no interface proxy on hot paths. JNA finds the library on the class path
+ * under its resource prefix (linux-x86-64/libmpsprot.so), packaged by mps-prot-native.
+ */
+final class Shim {
+  static final int API_VERSION = 1;
+
+  static {
+    Native.register(Shim.class, NativeLibrary.getInstance("mpsprot", Shim.class.getClassLoader()));
+  }
+
+  private Shim() {}
+
+  static native int mpsprot_version();
+
+  static native long mpsprot_page_size();
+
+  static native int mpsprot_setup();
+
+  static native int mpsprot_handler_installed();
+
+  static native int mpsprot_region_create(long size, long[] out);
+
+  static native int mpsprot_region_destroy(int slot);
+
+  static native int mpsprot_protect(int slot, long offset, long length, int mode, int[] restoreFailed);
+
+  static native long mpsprot_region_record(int slot);
+
+  static native int mpsprot_region_alias_reset(int slot);
+
+  static native int mpsprot_region_find(long address);
+
+  static native int mpsprot_region_count();
+
+  static native void mpsprot_mutator_enter();
+
+  static native void mpsprot_mutator_leave();
+
+  static native int mpsprot_mutator_depth();
+
+  static native int mpsprot_probe_uffd_wp_async(long[] detail);
+
+  static native int mpsprot_probe_soft_dirty(long[] detail);
+}
