@@ -103,4 +103,120 @@ MPSPROT_API int mpsprot_mutator_depth(void);
 MPSPROT_API int mpsprot_probe_uffd_wp_async(int64_t *detail);
 MPSPROT_API int mpsprot_probe_soft_dirty(int64_t *detail);
 
+
+/* ---------------------------------------------------------------------------------
+ * The fault path (docs/design/fault.md).  Implemented in protsg_linux.c (the handler),
+ * prmc_<arch>.c (the mutator fault context), barrier.c (policies, harvest, handoff) and
+ * access.c (the accessors).
+ * --------------------------------------------------------------------------------- */
+
+/* Barrier policies, per region (.policy). */
+#define MPSPROT_POLICY_NONE       0 /* a fault here is fatal: fail fast with a message */
+#define MPSPROT_POLICY_UNPROTECT  1 /* open the page in the handler, record it */
+#define MPSPROT_POLICY_STEP       2 /* emulate the instruction, log it; else as UNPROTECT */
+#define MPSPROT_POLICY_HANDOFF    3 /* park the mutator; a Java collector resolves it */
+
+/* What HANDOFF does with a fault that may not park (taken outside native state). */
+#define MPSPROT_FALLBACK_FAIL_FAST 0
+#define MPSPROT_FALLBACK_UNPROTECT 1
+
+/* Architectures in mpsprot_context.arch. */
+#define MPSPROT_ARCH_X86_64  1
+#define MPSPROT_ARCH_AARCH64 2
+
+/* The mutator fault context (MPS: MutatorFaultContext), a fixed layout that the Java
+ * layer reads through a direct ByteBuffer at these offsets.
+ * x86-64: regs[0..15] = rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15 (the encoding
+ *   order of ModRM/SIB), regs[16] = rflags; vregs[0..15] = xmm0..xmm15 (low 16 bytes).
+ * aarch64: regs[0..30] = x0..x30, regs[31] = sp; vregs[0..31] = the low 16 bytes of v0..v31
+ *   (only the first 16 fit; the stepping code reads the rest from the ucontext).
+ * access: MPSPROT_ACCESS_READ, _WRITE, or both when the kind cannot be told.
+ * The context is a copy: a collector that steps the instruction changes regs, vregs and
+ * pc here, and the parked handler copies them back into the thread's ucontext. */
+struct mpsprot_context {
+  uint64_t address;   /*   0: the exact fault address (not rounded) */
+  uint64_t pc;        /*   8 */
+  uint64_t sp;        /*  16 */
+  int32_t access;     /*  24 */
+  int32_t slot;       /*  28: the region's slot */
+  int32_t tid;        /*  32: the kernel thread id */
+  int32_t arch;       /*  36 */
+  int32_t insn_len;   /*  40: bytes valid in insn (fewer near an unreadable page) */
+  int32_t flags;      /*  44: MPSPROT_CTX_* */
+  uint64_t regs[32];  /*  48 */
+  uint8_t insn[16];   /* 304: the instruction bytes at pc */
+  uint8_t vregs[16][16]; /* 320 */
+  uint64_t ucontext;  /* 576: the thread's ucontext_t *, valid only while it is parked */
+};                    /* 584 bytes */
+#define MPSPROT_CTX_NATIVE  1 /* taken in native state (accessor or native mutator) */
+#define MPSPROT_CTX_STEPPED 2 /* the instruction was emulated; resume after it */
+#define MPSPROT_CTX_ESR     4 /* aarch64: the kind came from ESR, not the instruction */
+
+/* Sets the slot's policy and, for HANDOFF, the fallback.  EINVAL for a bad value. */
+MPSPROT_API int mpsprot_region_set_policy(int slot, int policy, int fallback);
+
+/* The slot's bitmaps, one bit per page (bit p%64 of word p/64): 0 = dirty (a write
+ * opened the page), 1 = touched (a read opened it).  0 if the slot is not live. */
+MPSPROT_API int64_t mpsprot_region_bitmap(int slot, int which);
+
+/* Harvest (.sol.harvest): for every page of [first, first + count) whose dirty bit is
+ * set, atomically with respect to faulting threads: protect it with mode_after, clear
+ * its bit, and set bit (p - first) in out[] (caller-zeroed, count bits).  Returns 0 or
+ * an errno; *found = pages reported.  No write is ever missed: a write after the
+ * re-protection faults and sets the bit again. */
+MPSPROT_API int mpsprot_harvest(int slot, int64_t first, int64_t count, int mode_after,
+                                uint64_t *out, int64_t *found);
+
+/* Restores the previous SIGSEGV/SIGBUS actions.  EBUSY while any region is live. */
+MPSPROT_API int mpsprot_uninstall(void);
+
+/* Accessors (.sol.accessor): loads and stores that run in native code, so that a fault
+ * they take happens in native state, where parking the thread is safe.  The handler
+ * recognises them by pc (they live in their own section). */
+MPSPROT_API uint8_t mpsprot_get_u8(int64_t addr);
+MPSPROT_API uint16_t mpsprot_get_u16(int64_t addr);
+MPSPROT_API uint32_t mpsprot_get_u32(int64_t addr);
+MPSPROT_API uint64_t mpsprot_get_u64(int64_t addr);
+MPSPROT_API void mpsprot_put_u8(int64_t addr, uint8_t v);
+MPSPROT_API void mpsprot_put_u16(int64_t addr, uint16_t v);
+MPSPROT_API void mpsprot_put_u32(int64_t addr, uint32_t v);
+MPSPROT_API void mpsprot_put_u64(int64_t addr, uint64_t v);
+MPSPROT_API void mpsprot_copy(int64_t dst, int64_t src, int64_t len);
+
+/* A native thread (or a Java thread while it is inside a native call of its own)
+ * declares itself a native mutator: its faults may park (nested calls count). */
+MPSPROT_API void mpsprot_native_mutator_begin(void);
+MPSPROT_API void mpsprot_native_mutator_end(void);
+
+/* The handoff (.sol.handoff).  A barrier thread waits (in native code, so it never
+ * holds up a safepoint) for a parked mutator; >= 0 is a ticket, -1 a timeout. */
+MPSPROT_API int mpsprot_handoff_wait(int timeout_ms);
+/* The context of a ticket's fault (struct mpsprot_context *), valid until resolved. */
+MPSPROT_API int64_t mpsprot_handoff_context(int ticket);
+#define MPSPROT_RESOLVE_RESUME 0 /* resume the mutator (retry, or after a step) */
+#define MPSPROT_RESOLVE_FAIL   1 /* the fault cannot be resolved: the mutator fails fast */
+MPSPROT_API int mpsprot_handoff_resolve(int ticket, int outcome);
+/* Parked mutators now: out[3*i] = tid, out[3*i+1] = address, out[3*i+2] = ns parked.
+ * Returns how many (at most max). */
+MPSPROT_API int mpsprot_handoff_parked(int64_t *out, int max);
+
+/* Counters (.counters), monotonic since setup. */
+#define MPSPROT_COUNT_FAULTS_READ      0 /* faults in regions, by access */
+#define MPSPROT_COUNT_FAULTS_WRITE     1
+#define MPSPROT_COUNT_UNPROTECTED      2 /* resolved by UNPROTECT (or a fallback to it) */
+#define MPSPROT_COUNT_STEPPED          3 /* resolved by STEP */
+#define MPSPROT_COUNT_HANDOFFS         4 /* resolved by a Java collector */
+#define MPSPROT_COUNT_SPURIOUS         5 /* the page was already open: retried */
+#define MPSPROT_COUNT_CHAINED          6 /* not the module's: passed to the previous handler */
+#define MPSPROT_COUNT_FAIL_FAST        7
+#define MPSPROT_COUNT_LOG_FULL         8 /* STEP fell back because the log was full */
+#define MPSPROT_COUNT_N                9
+MPSPROT_API int64_t mpsprot_counter(int which);
+
+/* Instruction stepping (MPS: ProtCanStepInstruction / ProtStepInstruction) on a
+ * context; ctx is a struct mpsprot_context *.  can_step returns 1 or 0; step returns 0,
+ * or ENOSYS (MPS's ResUNIMPL) when the instruction cannot be stepped. */
+MPSPROT_API int mpsprot_context_can_step(int64_t ctx);
+MPSPROT_API int mpsprot_context_step(int64_t ctx);
+
 #endif /* MPSPROT_H */

@@ -126,7 +126,8 @@ public final class ProtModule implements Prot {
       if (restoreFailed[0] != 0) {
         adoptOsState(r);
       }
-      throw os.failure(String.format("ProtSet [0x%x, 0x%x) %s", base, limit, AccessSet.fromBits(bits)), err);
+      throw os.failure(
+          String.format("ProtSet [0x%x, 0x%x) %s", base, limit, AccessSet.fromBits(bits)), err, base, limit);
     }
   }
 
@@ -168,7 +169,8 @@ public final class ProtModule implements Prot {
           osCalls.incrementAndGet();
           int err = os.resetAlias(r.nat.slot());
           if (err != 0) {
-            throw os.failure(String.format("ProtSync: reset of the alias view of %s", r), err);
+            throw os.failure(String.format("ProtSync: reset of the alias view of %s", r), err,
+                r.aliasBase(), r.aliasBase() + r.size());
           }
         }
       }

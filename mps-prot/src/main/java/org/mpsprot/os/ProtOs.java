@@ -75,9 +75,10 @@ public interface ProtOs {
 
   /**
    * The exception for a failed OS call: {@code request} says what was asked; the message adds
-   * the errno name and what to do (.req.errors).
+   * the errno name and what to do (.req.errors). {@code [base, limit)} is the memory the call
+   * worked on, or {@code base == limit == 0} for a call that made new mappings.
    */
-  ProtOsException failure(String request, int errno);
+  ProtOsException failure(String request, int errno, long base, long limit);
 
   /** The native half of ProtTramp's mutator registration. */
   void mutatorEnter();

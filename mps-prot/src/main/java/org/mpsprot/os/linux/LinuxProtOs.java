@@ -54,7 +54,7 @@ public final class LinuxProtOs implements ProtOs {
   public void setup() {
     int err = Shim.mpsprot_setup();
     if (err != 0) {
-      throw failure("ProtSetup", err);
+      throw failure("ProtSetup", err, 0, 0);
     }
   }
 
@@ -77,7 +77,7 @@ public final class LinuxProtOs implements ProtOs {
         case 6 -> "finding a free region slot (" + 1024 + " regions are live)";
         default -> "the shim's argument check";
       };
-      throw failure("reserve(" + size + " bytes): " + stage, err);
+      throw failure("reserve(" + size + " bytes): " + stage, err, 0, 0);
     }
     return new NativeRegion((int) out[0], out[1], out[2], size);
   }
@@ -86,7 +86,7 @@ public final class LinuxProtOs implements ProtOs {
   public void destroyRegion(int slot) {
     int err = Shim.mpsprot_region_destroy(slot);
     if (err != 0) {
-      throw failure("close of region slot " + slot, err);
+      throw failure("close of region slot " + slot, err, 0, 0);
     }
   }
 
@@ -116,8 +116,16 @@ public final class LinuxProtOs implements ProtOs {
   }
 
   @Override
-  public ProtOsException failure(String request, int errno) {
+  public ProtOsException failure(String request, int errno, long base, long limit) {
     String name = Errno.name(errno);
+    if (errno == Errno.ENOMEM && base != limit && !whollyMapped(base, limit)) {
+      return new ProtOsException(
+          request + " failed: ENOMEM: part of the range is no longer mapped; something outside"
+              + " the module unmapped or replaced the region's memory (munmap, mmap MAP_FIXED)."
+              + " What to do: find that code; the module re-applied what it could and cannot"
+              + " restore unmapped pages (ProtSync reports them).",
+          errno, name);
+    }
     if (errno == Errno.ENOMEM) {
       long count = ProcMaps.count();
       long max = maxMapCount();
@@ -149,6 +157,19 @@ public final class LinuxProtOs implements ProtOs {
     };
     return new ProtOsException(request + " failed: " + name + ". What to do: " + advice, errno,
         name);
+  }
+
+  private static boolean whollyMapped(long base, long limit) {
+    long at = base;
+    for (Mapping m : ProcMaps.read()) {
+      if (Long.compareUnsigned(m.start(), at) <= 0 && Long.compareUnsigned(at, m.end()) < 0) {
+        at = m.end();
+        if (Long.compareUnsigned(at, limit) >= 0) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** vm.max_map_count, or -1 if it cannot be read. */
