@@ -219,4 +219,16 @@ MPSPROT_API int64_t mpsprot_counter(int which);
 MPSPROT_API int mpsprot_context_can_step(int64_t ctx);
 MPSPROT_API int mpsprot_context_step(int64_t ctx);
 
+/* The STEP policy's access log, one per region (capacity MPSPROT_LOG_CAPACITY). */
+#define MPSPROT_LOG_CAPACITY 4096
+struct mpsprot_log_entry {
+  uint64_t address;  /*  0: first byte accessed */
+  uint64_t before;   /*  8: the memory's value before (loads: the value loaded) */
+  uint64_t after;    /* 16: the memory's value after (loads: the same) */
+  int32_t access;    /* 24: MPSPROT_ACCESS_READ or _WRITE */
+  int32_t size;      /* 28: bytes: 1, 2, 4, 8 (16-byte accesses log the low 8) */
+};                   /* 32 bytes */
+/* Moves up to max entries of the slot's log into out, oldest first; returns how many. */
+MPSPROT_API int mpsprot_log_drain(int slot, struct mpsprot_log_entry *out, int max);
+
 #endif /* MPSPROT_H */
