@@ -1,0 +1,32 @@
+package org.mpsprot.testing;
+
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+
+/**
+ * Direct libc calls that bypass the module, so that tests can change memory "from outside" and
+ * check that the module notices.
+ */
+public final class LibC {
+  public static final int PROT_NONE = 0;
+  public static final int PROT_READ = 1;
+  public static final int PROT_WRITE = 2;
+
+  static {
+    Native.register(LibC.class, "c");
+  }
+
+  private LibC() {}
+
+  public static native int mprotect(Pointer address, long length, int prot);
+
+  public static native int munmap(Pointer address, long length);
+
+  public static int mprotect(long address, long length, int prot) {
+    return mprotect(new Pointer(address), length, prot);
+  }
+
+  public static int munmap(long address, long length) {
+    return munmap(new Pointer(address), length);
+  }
+}
