@@ -47,7 +47,7 @@ public interface Region extends AutoCloseable {
 
   /**
    * A direct buffer over the alias view, for reading and writing the region's bytes whatever
-   * the mutator's protection. Regions larger than {@link Integer#MAX_VALUE} bytes refuse.
+   * the mutator's protection, in the platform's native byte order. Regions larger than {@link Integer#MAX_VALUE} bytes refuse.
    * The buffer must not be used after {@link #close()}: the memory is then unmapped and a
    * stale access crashes the process.
    */

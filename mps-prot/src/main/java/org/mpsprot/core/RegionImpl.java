@@ -89,7 +89,7 @@ final class RegionImpl implements Region {
       throw new UnsupportedOperationException(
           "region " + this + " is larger than a ByteBuffer can address (" + Integer.MAX_VALUE + " bytes)");
     }
-    return module.os().buffer(address, size());
+    return module.os().buffer(address, size()).order(java.nio.ByteOrder.nativeOrder());
   }
 
   @Override
