@@ -2,6 +2,8 @@ package org.mpsprot.cli;
 
 import java.io.PrintStream;
 import java.util.Arrays;
+import java.util.List;
+import org.mpsprot.bench.Primitives;
 import org.mpsprot.Prot;
 import org.mpsprot.os.ProtOs;
 import org.mpsprot.os.linux.LinuxProtOs;
@@ -11,6 +13,7 @@ import org.mpsprot.os.linux.LinuxProtOs;
  *
  * <ul>
  *   <li>{@code info}: platform, kernel, page size, JDK, backends, handler.
+ *   <li>{@code primitives}: the Appel-Li primitives, Java API beside plain C.
  * </ul>
  */
 public final class Main {
@@ -27,6 +30,8 @@ public final class Main {
     switch (command) {
       case "info":
         return info(rest, out);
+      case "primitives":
+        return primitives(rest, out, err);
       case "help":
       case "--help":
       case "-h":
@@ -41,7 +46,48 @@ public final class Main {
 
   private static void usage(PrintStream out) {
     out.println("usage: java -jar mps-prot.jar <command>");
-    out.println("  info    platform, kernel, page size, JDK, dirty-tracking backends, handler");
+    out.println("  info        platform, kernel, page size, JDK, dirty-tracking backends, handler");
+    out.println("  primitives  [--repetitions N] [--pages N] [--json]");
+    out.println("              the Appel-Li primitives through the Java API beside plain C");
+  }
+
+  static int primitives(String[] args, PrintStream out, PrintStream err) {
+    int repetitions = 11;
+    long pages = 1000;
+    boolean json = false;
+    try {
+      for (int i = 0; i < args.length; i++) {
+        switch (args[i]) {
+          case "--repetitions" -> repetitions = Integer.parseInt(value(args, ++i, "--repetitions"));
+          case "--pages" -> pages = Long.parseLong(value(args, ++i, "--pages"));
+          case "--json" -> json = true;
+          default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
+        }
+      }
+      Primitives bench = new Primitives(repetitions, pages);
+      List<Primitives.Row> rows = bench.run(err);
+      long pageSize = Prot.setup().granularity();
+      if (json) {
+        out.println(Primitives.json(rows, pageSize));
+      } else {
+        Primitives.printTable(rows, pageSize, out);
+      }
+      return 0;
+    } catch (IllegalArgumentException e) {
+      err.println("mps-prot primitives: " + e.getMessage());
+      usage(err);
+      return 2;
+    } catch (Exception e) {
+      err.println("mps-prot primitives failed: " + e);
+      return 1;
+    }
+  }
+
+  private static String value(String[] args, int i, String option) {
+    if (i >= args.length) {
+      throw new IllegalArgumentException(option + " needs a value");
+    }
+    return args[i];
   }
 
   static int info(String[] args, PrintStream out) {

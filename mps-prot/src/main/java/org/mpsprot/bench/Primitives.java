@@ -1,0 +1,167 @@
+package org.mpsprot.bench;
+
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.mpsprot.AccessSet;
+import org.mpsprot.Prot;
+import org.mpsprot.Region;
+
+/**
+ * {@code java -jar mps-prot.jar primitives}: the Appel-Li primitives through the module's Java
+ * API beside the same primitives in plain C (docs/performance.md), in one run on the same
+ * machine state. Each Java primitive mirrors its C twin in src/bench/c/primitives.c: the same
+ * memory layout, the same order of calls, the same number of pages.
+ */
+public final class Primitives {
+  /** One row: the Java figure (median, min, max ns per operation) and the C median or null. */
+  public record Row(String name, double javaNs, double javaMin, double javaMax, Double cNs) {
+    public Double ratio() {
+      return cNs == null ? null : javaNs / cNs;
+    }
+  }
+
+  private final Prot prot = Prot.setup();
+  private final long page = prot.granularity();
+  private final int repetitions;
+  private final long pages;
+
+  public Primitives(int repetitions, long pages) {
+    if (repetitions < 1 || pages < 1) {
+      throw new IllegalArgumentException("repetitions and pages must be at least 1: " + repetitions + ", " + pages);
+    }
+    this.repetitions = repetitions;
+    this.pages = pages;
+  }
+
+  /** Runs every primitive (one warm-up repetition first, not counted), then the C baseline. */
+  public List<Row> run(PrintStream progress) throws Exception {
+    double[][] prot1 = new double[2][repetitions];
+    double[] merged = new double[repetitions];
+    double[] protn = new double[repetitions];
+    double[] map2 = new double[repetitions];
+    progress.println("primitives: warm-up");
+    protUnprot(new double[2][1], 0);
+    prot1Merged();
+    protN(pages * 4);
+    map2();
+    for (int r = 0; r < repetitions; r++) {
+      progress.printf("primitives: Java repetition %d of %d%n", r + 1, repetitions);
+      protUnprot(prot1, r);
+      merged[r] = prot1Merged();
+      protn[r] = protN(pages * 4);
+      map2[r] = map2();
+    }
+    progress.println("primitives: C baseline");
+    Map<String, CBaseline.Figure> c = CBaseline.run(repetitions, pages);
+    List<Row> rows = new ArrayList<>();
+    rows.add(row("prot1", prot1[0], c));
+    rows.add(row("prot1_merged", merged, c));
+    rows.add(row("unprot", prot1[1], c));
+    rows.add(row("protn_per_page", protn, c));
+    rows.add(row("map2", map2, c));
+    return rows;
+  }
+
+  private static Row row(String name, double[] v, Map<String, CBaseline.Figure> c) {
+    double[] s = v.clone();
+    Arrays.sort(s);
+    CBaseline.Figure f = c.get(name);
+    return new Row(name, s[s.length / 2], s[0], s[s.length - 1], f == null ? null : f.median());
+  }
+
+  /** prot1: every other page of a read-write run made read-only (each call splits); unprot: back. */
+  private void protUnprot(double[][] out, int rep) {
+    try (Region r = prot.reserve((2 * pages + 1) * page)) {
+      long t0 = System.nanoTime();
+      for (long i = 0; i < pages; i++) {
+        long a = r.base() + (2 * i + 1) * page;
+        prot.set(a, a + page, AccessSet.WRITE);
+      }
+      long t1 = System.nanoTime();
+      for (long i = 0; i < pages; i++) {
+        long a = r.base() + (2 * i + 1) * page;
+        prot.set(a, a + page, AccessSet.EMPTY);
+      }
+      long t2 = System.nanoTime();
+      out[0][rep] = (double) (t1 - t0) / pages;
+      out[1][rep] = (double) (t2 - t1) / pages;
+    }
+  }
+
+  /** prot1_merged: pages made read-only in address order, each joining the run before it. */
+  private double prot1Merged() {
+    try (Region r = prot.reserve((pages + 1) * page)) {
+      long t0 = System.nanoTime();
+      for (long i = 0; i < pages; i++) {
+        long a = r.base() + i * page;
+        prot.set(a, a + page, AccessSet.WRITE);
+      }
+      return (double) (System.nanoTime() - t0) / pages;
+    }
+  }
+
+  /** protn_per_page: one ProtSet over n populated pages, alternating; per page. */
+  private double protN(long n) {
+    try (Region r = prot.reserve(n * page)) {
+      ByteBuffer m = r.mutatorView();
+      for (long i = 0; i < n; i++) {
+        m.put((int) (i * page), (byte) 1);
+      }
+      int rounds = 16;
+      long t0 = System.nanoTime();
+      for (int k = 0; k < rounds; k++) {
+        prot.set(r.base(), r.limit(), (k & 1) != 0 ? AccessSet.EMPTY : AccessSet.WRITE);
+      }
+      long t1 = System.nanoTime();
+      r.protectAll(AccessSet.EMPTY);
+      return (double) (t1 - t0) / (rounds * n);
+    }
+  }
+
+  /** map2: reserve a region (one memory, two views) and touch every page through both; per page. */
+  private double map2() {
+    long t0 = System.nanoTime();
+    Region r = prot.reserve(pages * page);
+    ByteBuffer a = r.alias();
+    ByteBuffer m = r.mutatorView();
+    for (long i = 0; i < pages; i++) {
+      a.put((int) (i * page), (byte) 1);
+      if (m.get((int) (i * page)) != 1) {
+        throw new IllegalStateException("the alias view and the mutator's view differ at page " + i);
+      }
+    }
+    long t1 = System.nanoTime();
+    r.close();
+    return (double) (t1 - t0) / pages;
+  }
+
+  /** The table: name, Java ns, C ns, ratio, spread (Java min to max), median. */
+  public static void printTable(List<Row> rows, long pageSize, PrintStream out) {
+    out.printf("page size %d bytes; figures are ns per operation, median over repetitions%n", pageSize);
+    out.printf("%-16s %12s %12s %8s   %s%n", "primitive", "Java ns", "C ns", "ratio", "Java spread (min..max)");
+    for (Row r : rows) {
+      out.printf(Locale.ROOT, "%-16s %12.1f %12s %8s   %.1f..%.1f%n", r.name(), r.javaNs(),
+          r.cNs() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.cNs()),
+          r.ratio() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.ratio()), r.javaMin(), r.javaMax());
+    }
+  }
+
+  /** {"page_size": N, "results": [{"name": ..., "java_ns": X, "c_ns": Y or null, "ratio": X/Y or null}, ...]} */
+  public static String json(List<Row> rows, long pageSize) {
+    StringBuilder sb = new StringBuilder("{\"page_size\": ").append(pageSize).append(", \"results\": [");
+    for (int i = 0; i < rows.size(); i++) {
+      Row r = rows.get(i);
+      sb.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT,
+          "{\"name\": \"%s\", \"java_ns\": %.1f, \"java_min_ns\": %.1f, \"java_max_ns\": %.1f, \"c_ns\": %s, \"ratio\": %s}",
+          r.name(), r.javaNs(), r.javaMin(), r.javaMax(),
+          r.cNs() == null ? "null" : String.format(Locale.ROOT, "%.1f", r.cNs()),
+          r.ratio() == null ? "null" : String.format(Locale.ROOT, "%.3f", r.ratio())));
+    }
+    return sb.append("]}").toString();
+  }
+}
