@@ -231,4 +231,32 @@ struct mpsprot_log_entry {
 /* Moves up to max entries of the slot's log into out, oldest first; returns how many. */
 MPSPROT_API int mpsprot_log_drain(int slot, struct mpsprot_log_entry *out, int max);
 
+/* ---------------------------------------------------------------------------------
+ * Dirty-page tracking by userfaultfd write-protect in async mode, harvested with the
+ * PAGEMAP_SCAN ioctl (Linux 6.7+).  Implemented in dirty_uffd_linux.c; elsewhere every
+ * function returns ENOSYS.  Probe first with mpsprot_probe_uffd_wp_async.
+ * Tracking covers the slot's mutator view only: writes through the alias view (the
+ * collector's own) are never reported.  A write is resolved by the kernel (no signal).
+ * Lifecycle: the Java layer calls mpsprot_uffd_detach before mpsprot_region_destroy;
+ * detach after destroy only closes the stale userfaultfd and returns EINVAL.
+ * --------------------------------------------------------------------------------- */
+
+/* Starts tracking the slot's mutator view [base, limit): every page write-protected
+ * (clean).  0, EINVAL (slot not live), EBUSY (already attached), EOPNOTSUPP (the kernel
+ * lacks async write-protect), or the errno of userfaultfd(2) / its ioctls. */
+MPSPROT_API int mpsprot_uffd_attach(int slot);
+
+/* Reports the pages of [first, first + count) written since their last harvest (or the
+ * attach) and write-protects them again in the same PAGEMAP_SCAN walk, so no write is
+ * ever missed: sets bit (p - first) of out[] (caller-zeroed, count bits) per page and
+ * *found = pages reported.  0, EINVAL (slot not live, range outside the region),
+ * ENOENT (not attached).  If the scan itself fails, every page from the failure on is
+ * reported (coarser, never lost) and its errno returned. */
+MPSPROT_API int mpsprot_uffd_harvest(int slot, int64_t first, int64_t count, uint64_t *out,
+                                     int64_t *found);
+
+/* Stops tracking (UFFDIO_UNREGISTER) and closes the userfaultfd.  0, or EINVAL when the
+ * slot was not attached or its region was destroyed first (the fd is closed anyway). */
+MPSPROT_API int mpsprot_uffd_detach(int slot);
+
 #endif /* MPSPROT_H */

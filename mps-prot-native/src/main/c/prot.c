@@ -30,11 +30,8 @@ static __thread int mutator_depth __attribute__((tls_model("initial-exec")));
 
 int mpsprot_version(void) { return MPSPROT_API_VERSION; }
 
-/* Nothing to install yet: the fault handler arrives with the fault path
- * (design .if.setup); setup only makes sure the page size is known. */
-int mpsprot_setup(void) { return protos_page_size() > 0 ? 0 : ENOSYS; }
-
-int mpsprot_handler_installed(void) { return 0; }
+/* mpsprot_setup and mpsprot_handler_installed live with the handler
+ * (protsg_linux.c). */
 
 int64_t mpsprot_page_size(void) { return protos_page_size(); }
 
@@ -59,6 +56,29 @@ void region_unpin(int slot) {
   atomic_fetch_sub_explicit(&region_table[slot].users, 1, memory_order_release);
 }
 
+void region_table_lock(void) { pthread_mutex_lock(&table_lock); }
+void region_table_unlock(void) { pthread_mutex_unlock(&table_lock); }
+
+unsigned region_page_acquire(struct region *r, size_t p) {
+  _Atomic unsigned char *b = &r->record[p];
+  unsigned char v = atomic_load_explicit(b, memory_order_relaxed);
+  for (;;) {
+    if (v & REGION_BUSY) {
+      sched_yield();
+      v = atomic_load_explicit(b, memory_order_relaxed);
+      continue;
+    }
+    if (atomic_compare_exchange_weak_explicit(b, &v, (unsigned char)(v | REGION_BUSY),
+                                              memory_order_acquire, memory_order_relaxed))
+      return v;
+  }
+}
+
+void region_page_release(struct region *r, size_t p, unsigned mode) {
+  atomic_store_explicit(&r->record[p], (unsigned char)(mode & MPSPROT_ACCESS_ALL),
+                        memory_order_release);
+}
+
 int mpsprot_region_find(int64_t addr) {
   int slot = region_pin((uintptr_t)addr);
   if (slot >= 0)
@@ -68,6 +88,24 @@ int mpsprot_region_find(int64_t addr) {
 
 int mpsprot_region_count(void) {
   return atomic_load_explicit(&live_regions, memory_order_acquire);
+}
+
+/* The bookkeeping block of a region of `pages` pages: the record (one byte a page),
+ * the dirty and touched bitmaps (one bit a page), the access log.  One anonymous
+ * mapping (lazily backed: untouched parts cost no memory), so a region costs one more
+ * mapping at most (design .sol.lookup). */
+struct book_layout {
+  size_t dirty, touched, log, bytes;
+};
+
+static struct book_layout book_layout(size_t pages) {
+  struct book_layout l;
+  size_t words = (pages + 63) / 64;
+  l.dirty = (pages + 63) & ~(size_t)63;
+  l.touched = l.dirty + words * 8;
+  l.log = (l.touched + words * 8 + 63) & ~(size_t)63;
+  l.bytes = l.log + sizeof(struct region_log);
+  return l;
 }
 
 static int valid_size(int64_t size) {
@@ -95,7 +133,8 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
     out[3] = MPSPROT_STAGE_SLOTS;
     return ENFILE;
   }
-  unsigned char *record = protos_alloc(pages);
+  struct book_layout layout = book_layout(pages);
+  unsigned char *record = protos_alloc(layout.bytes);
   if (record == NULL) {
     pthread_mutex_unlock(&table_lock);
     out[3] = MPSPROT_STAGE_RECORD;
@@ -105,7 +144,7 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
   int stage = MPSPROT_STAGE_NONE;
   int err = protos_map_twin((size_t)size, &base, &alias, &stage);
   if (err != 0) {
-    protos_free(record, pages);
+    protos_free(record, layout.bytes);
     pthread_mutex_unlock(&table_lock);
     out[3] = stage;
     return err;
@@ -116,6 +155,12 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
   r->alias = alias;
   r->pages = pages;
   r->record = (_Atomic unsigned char *)record;
+  r->dirty = (_Atomic uint64_t *)(void *)(record + layout.dirty);
+  r->touched = (_Atomic uint64_t *)(void *)(record + layout.touched);
+  r->log = (struct region_log *)(void *)(record + layout.log);
+  r->book_bytes = layout.bytes;
+  atomic_store_explicit(&r->policy, MPSPROT_POLICY_NONE, memory_order_relaxed);
+  atomic_store_explicit(&r->fallback, MPSPROT_FALLBACK_FAIL_FAST, memory_order_relaxed);
   atomic_store_explicit(&r->users, 0, memory_order_relaxed);
   atomic_store_explicit(&r->state, REGION_LIVE, memory_order_release);
   if (slot + 1 > atomic_load_explicit(&slots_in_use, memory_order_relaxed))
@@ -129,7 +174,7 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
   return 0;
 }
 
-static struct region *live_slot(int slot) {
+struct region *region_live(int slot) {
   if (slot < 0 || slot >= MPSPROT_MAX_REGIONS)
     return NULL;
   struct region *r = &region_table[slot];
@@ -138,7 +183,7 @@ static struct region *live_slot(int slot) {
 
 int mpsprot_region_destroy(int slot) {
   pthread_mutex_lock(&table_lock);
-  struct region *r = live_slot(slot);
+  struct region *r = region_live(slot);
   if (r == NULL) {
     pthread_mutex_unlock(&table_lock);
     return EINVAL;
@@ -148,8 +193,10 @@ int mpsprot_region_destroy(int slot) {
   while (atomic_load_explicit(&r->users, memory_order_acquire) != 0)
     sched_yield();
   protos_unmap_twin(r->base, r->alias, r->limit - r->base);
-  protos_free((void *)r->record, r->pages);
+  protos_free((void *)r->record, r->book_bytes);
   r->record = NULL;
+  r->dirty = r->touched = NULL;
+  r->log = NULL;
   atomic_fetch_sub_explicit(&live_regions, 1, memory_order_acq_rel);
   atomic_store_explicit(&r->state, REGION_FREE, memory_order_release);
   pthread_mutex_unlock(&table_lock);
@@ -157,24 +204,27 @@ int mpsprot_region_destroy(int slot) {
 }
 
 int64_t mpsprot_region_record(int slot) {
-  struct region *r = live_slot(slot);
+  struct region *r = region_live(slot);
   return r == NULL ? 0 : (int64_t)(uintptr_t)r->record;
 }
 
 int mpsprot_region_alias_reset(int slot) {
-  struct region *r = live_slot(slot);
+  struct region *r = region_live(slot);
   return r == NULL ? EINVAL : protos_set(r->alias, r->limit - r->base, 0);
 }
 
-/* Re-applies the recorded protection of pages [first, last) run by run. */
-static int restore_runs(struct region *r, size_t first, size_t last) {
+/* Re-applies the recorded protection of pages [first, last) run by run (the caller
+ * holds BUSY on them: the record's AccessSet bits are the values before). */
+int region_restore_runs(struct region *r, size_t first, size_t last) {
   size_t page = (size_t)protos_page_size();
   int failed = 0;
   size_t run = first;
   while (run < last) {
-    unsigned char mode = atomic_load_explicit(&r->record[run], memory_order_relaxed);
+    unsigned char mode =
+        atomic_load_explicit(&r->record[run], memory_order_relaxed) & MPSPROT_ACCESS_ALL;
     size_t end = run + 1;
-    while (end < last && atomic_load_explicit(&r->record[end], memory_order_relaxed) == mode)
+    while (end < last && (atomic_load_explicit(&r->record[end], memory_order_relaxed)
+                          & MPSPROT_ACCESS_ALL) == mode)
       end++;
     if (protos_set(r->base + run * page, (end - run) * page, mode) != 0)
       failed = 1;
@@ -186,7 +236,7 @@ static int restore_runs(struct region *r, size_t first, size_t last) {
 int mpsprot_protect(int slot, int64_t offset, int64_t length, int mode,
                     int32_t *restore_failed) {
   *restore_failed = 0;
-  struct region *r = live_slot(slot);
+  struct region *r = region_live(slot);
   int64_t page = protos_page_size();
   if (r == NULL || (mode & ~MPSPROT_ACCESS_ALL) != 0 || offset < 0 || length <= 0
       || offset % page != 0 || length % page != 0
@@ -194,13 +244,19 @@ int mpsprot_protect(int slot, int64_t offset, int64_t length, int mode,
     return EINVAL;
   size_t first = (size_t)(offset / page);
   size_t last = first + (size_t)(length / page);
+  /* The BUSY protocol (region.h), pages in ascending order as every holder of several
+   * pages takes them, so no two holders wait on each other. */
+  for (size_t i = first; i < last; i++)
+    region_page_acquire(r, i);
   int err = protos_set(r->base + (uintptr_t)offset, (size_t)length, mode);
   if (err != 0) {
-    *restore_failed = restore_runs(r, first, last);
+    *restore_failed = region_restore_runs(r, first, last);
+    for (size_t i = first; i < last; i++)
+      region_page_release(r, i, atomic_load_explicit(&r->record[i], memory_order_relaxed));
     return err;
   }
   for (size_t i = first; i < last; i++)
-    atomic_store_explicit(&r->record[i], (unsigned char)mode, memory_order_release);
+    region_page_release(r, i, (unsigned)mode);
   return 0;
 }
 

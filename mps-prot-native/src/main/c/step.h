@@ -23,4 +23,11 @@ int step_can(const struct mpsprot_context *ctx);
  * (and changes nothing) when step_can would answer 0. */
 int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry);
 
+/* aarch64: the access kind of the load/store instruction word insn (little-endian value
+ * of the 4 bytes at pc): MPSPROT_ACCESS_READ, MPSPROT_ACCESS_WRITE (also for
+ * read-modify-write: atomics, CAS, SWP, store-exclusive, DC ZVA), or 0 if it is not a
+ * load/store recognised here (the caller then assumes both).  Used when the kernel
+ * delivers no ESR record (qemu-user). */
+int step_aarch64_access_kind(uint32_t insn);
+
 #endif /* MPSPROT_STEP_H */

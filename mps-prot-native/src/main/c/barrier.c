@@ -1,0 +1,693 @@
+/* barrier.c -- the barrier policies, harvest, the access log and the handoff
+ * (docs/design/fault.md .policy, .sol.harvest, .sol.handoff)
+ *
+ * barrier_fault is called by the signal handler (protsg_linux.c) for a fault whose
+ * address lies in a live region, with that region pinned.  Everything it reaches is
+ * async-signal-safe (design .rule.signal): no allocation, no stdio, no lock a mutator
+ * may hold (the BUSY bits of the record and the handoff slots are the only things it
+ * waits on, and their holders never wait for a mutator), only raw system calls
+ * (mprotect, futex, write, clock_gettime, sched_yield) and abort().
+ *
+ * Which faults may park (.rule.native): a thread that faulted in JIT-compiled Java code
+ * is "in Java" for the JVM, and parking it while a Java thread resolves the fault can
+ * deadlock the next safepoint.  So HANDOFF parks a thread only when the fault was taken
+ * in native state: its pc lies in the accessors' section, or the thread declared itself
+ * a native mutator.  Any other fault in a HANDOFF region takes the region's fallback.
+ */
+#include "mpsprot.h"
+#include "prmc.h"
+#include "protos.h"
+#include "region.h"
+#include "step.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The accessors' section (access.c); the linker defines its bounds. */
+extern const char __start_mpsprot_access[] __attribute__((visibility("hidden")));
+extern const char __stop_mpsprot_access[] __attribute__((visibility("hidden")));
+
+static _Atomic int64_t counters[MPSPROT_COUNT_N];
+
+/* Initial-exec TLS: no allocation on first touch, so the handler may use it. */
+static __thread int native_depth __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t spurious_page __attribute__((tls_model("initial-exec")));
+static __thread int spurious_run __attribute__((tls_model("initial-exec")));
+
+/* A thread that faults spuriously on the same page this many times in a row re-applies
+ * the record to the page (the OS and the record disagree); at SPURIOUS_LIMIT it fails
+ * fast rather than loop for ever. */
+#define SPURIOUS_REPAIR 2
+#define SPURIOUS_LIMIT 64
+
+void barrier_count(int which) {
+  atomic_fetch_add_explicit(&counters[which], 1, memory_order_relaxed);
+}
+
+int64_t mpsprot_counter(int which) {
+  if (which < 0 || which >= MPSPROT_COUNT_N)
+    return -1;
+  return atomic_load_explicit(&counters[which], memory_order_relaxed);
+}
+
+void mpsprot_native_mutator_begin(void) { native_depth++; }
+
+void mpsprot_native_mutator_end(void) {
+  if (native_depth > 0)
+    native_depth--;
+}
+
+/* ---- Fail fast: one message to fd 2 with write(2), then abort() ---------------- */
+
+/* Kept out of line: their message buffer must not enlarge barrier_fault's frame (the
+ * handler may run on a small alternate signal stack). */
+#define COLD __attribute__((noinline, cold))
+
+struct msg {
+  char buf[1024];
+  size_t n;
+};
+
+static void msg_str(struct msg *m, const char *s) {
+  while (*s != '\0' && m->n < sizeof m->buf)
+    m->buf[m->n++] = *s++;
+}
+
+static void msg_hex(struct msg *m, uint64_t v) {
+  char t[19];
+  int i = (int)sizeof t;
+  t[--i] = '\0';
+  do {
+    t[--i] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v != 0);
+  t[--i] = 'x';
+  t[--i] = '0';
+  msg_str(m, &t[i]);
+}
+
+static void msg_dec(struct msg *m, int64_t v) {
+  char t[24];
+  int i = (int)sizeof t;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  t[--i] = '\0';
+  do {
+    t[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (v < 0)
+    t[--i] = '-';
+  msg_str(m, &t[i]);
+}
+
+static const char *errno_name(int e) {
+  switch (e) {
+  case EPERM: return "EPERM";
+  case EINTR: return "EINTR";
+  case EAGAIN: return "EAGAIN";
+  case ENOMEM: return "ENOMEM";
+  case EACCES: return "EACCES";
+  case EFAULT: return "EFAULT";
+  case EBUSY: return "EBUSY";
+  case EINVAL: return "EINVAL";
+  case ENOSYS: return "ENOSYS";
+  default: return NULL;
+  }
+}
+
+static const char *access_name(int access) {
+  return access == MPSPROT_ACCESS_READ    ? "read"
+         : access == MPSPROT_ACCESS_WRITE ? "write"
+                                          : "read or write";
+}
+
+/* The first part of every fatal message: what faulted, where, on which thread. */
+static void msg_fault(struct msg *m, const struct mpsprot_context *ctx) {
+  msg_str(m, "mps-prot: fatal: ");
+  msg_str(m, access_name(ctx->access));
+  msg_str(m, " fault at address ");
+  msg_hex(m, ctx->address);
+  msg_str(m, " (region slot ");
+  msg_dec(m, ctx->slot);
+  msg_str(m, ", thread id ");
+  msg_dec(m, ctx->tid);
+  msg_str(m, ", pc ");
+  msg_hex(m, ctx->pc);
+  msg_str(m, "): ");
+}
+
+static _Noreturn COLD void msg_abort(struct msg *m) {
+  if (m->n == sizeof m->buf)
+    m->buf[m->n - 1] = '\n';
+  size_t done = 0;
+  while (done < m->n) {
+    ssize_t w = write(2, m->buf + done, m->n - done);
+    if (w > 0)
+      done += (size_t)w;
+    else if (w < 0 && errno == EINTR)
+      continue;
+    else
+      break;
+  }
+  barrier_count(MPSPROT_COUNT_FAIL_FAST);
+  abort();
+}
+
+#define RULE_NATIVE                                                                   \
+  "a fault that a Java collector must resolve may be taken only in native state: use " \
+  "the module's accessors (mpsprot_get_*/put_*) or declare a native mutator; see "    \
+  "docs/design/fault.md .rule.native\n"
+
+static _Noreturn COLD void fail_not_native(const struct mpsprot_context *ctx) {
+  struct msg m = {.n = 0};
+  msg_fault(&m, ctx);
+  msg_str(&m, "the region's policy is HANDOFF with fallback FAIL_FAST and the fault was "
+              "taken outside native state (not in an accessor, not on a native mutator "
+              "thread). Rule: " RULE_NATIVE);
+  msg_abort(&m);
+}
+
+static _Noreturn COLD void fail_no_policy(const struct mpsprot_context *ctx) {
+  struct msg m = {.n = 0};
+  msg_fault(&m, ctx);
+  msg_str(&m, "the region has no barrier policy (MPSPROT_POLICY_NONE), so a fault on its "
+              "protected pages cannot be resolved: set one with mpsprot_region_set_policy "
+              "before protecting pages the mutator touches; see docs/design/fault.md "
+              ".policy\n");
+  msg_abort(&m);
+}
+
+static _Noreturn COLD void fail_unresolved(const struct mpsprot_context *ctx) {
+  struct msg m = {.n = 0};
+  msg_fault(&m, ctx);
+  msg_str(&m, "the parked mutator was resolved with MPSPROT_RESOLVE_FAIL: the collector "
+              "could not resolve it; see docs/design/fault.md .sol.handoff\n");
+  msg_abort(&m);
+}
+
+static _Noreturn COLD void fail_mprotect(const struct mpsprot_context *ctx, uintptr_t page,
+                                    int mode, int err) {
+  struct msg m = {.n = 0};
+  msg_fault(&m, ctx);
+  msg_str(&m, "the handler's mprotect(");
+  msg_hex(&m, page);
+  msg_str(&m, ", ");
+  msg_dec(&m, protos_page_size());
+  msg_str(&m, mode == 0 ? ", read-write" : mode == MPSPROT_ACCESS_WRITE ? ", read-only"
+                                                                        : ", no access");
+  msg_str(&m, ") failed: ");
+  const char *name = errno_name(err);
+  if (name != NULL) {
+    msg_str(&m, name);
+  } else {
+    msg_str(&m, "errno ");
+    msg_dec(&m, err);
+  }
+  if (err == ENOMEM)
+    msg_str(&m, " (the process may have reached vm.max_map_count: protect fewer, longer "
+                "runs of pages or raise the limit)");
+  msg_str(&m, "\n");
+  msg_abort(&m);
+}
+
+static _Noreturn COLD void fail_disagree(const struct mpsprot_context *ctx, unsigned mode) {
+  struct msg m = {.n = 0};
+  msg_fault(&m, ctx);
+  msg_str(&m, "the page keeps faulting although the module's record allows the access "
+              "(recorded AccessSet ");
+  msg_dec(&m, (int64_t)mode);
+  msg_str(&m, ") and re-applying it did not help: was the protection changed outside the "
+              "module?\n");
+  msg_abort(&m);
+}
+
+/* ---- The fault path ------------------------------------------------------------ */
+
+static int in_accessor(uint64_t pc) {
+  return pc >= (uint64_t)(uintptr_t)__start_mpsprot_access
+         && pc < (uint64_t)(uintptr_t)__stop_mpsprot_access;
+}
+
+/* 1 if a page whose record is `mode` forbids `access` (a write, or an access of unknown
+ * kind, is forbidden by every non-empty AccessSet: .if.set). */
+static int forbids(unsigned mode, int access) {
+  return access == MPSPROT_ACCESS_READ ? (mode & MPSPROT_ACCESS_READ) != 0 : mode != 0;
+}
+
+/* Takes BUSY on page p.  If the record still forbids the access, returns 1 with BUSY
+ * held and *mode = the recorded AccessSet.  Otherwise another thread opened the page
+ * since the fault: counts a spurious fault, releases BUSY and returns 0 (the
+ * instruction retries). */
+static int acquire_forbidding(struct region *r, size_t p, const struct mpsprot_context *ctx,
+                              unsigned *mode) {
+  unsigned m = region_page_acquire(r, p);
+  if (forbids(m, ctx->access)) {
+    spurious_run = 0;
+    *mode = m;
+    return 1;
+  }
+  barrier_count(MPSPROT_COUNT_SPURIOUS);
+  size_t page = (size_t)protos_page_size();
+  uintptr_t at = r->base + p * page;
+  if (spurious_page == at) {
+    spurious_run++;
+  } else {
+    spurious_page = at;
+    spurious_run = 1;
+  }
+  if (spurious_run >= SPURIOUS_LIMIT)
+    fail_disagree(ctx, m);
+  if (spurious_run >= SPURIOUS_REPAIR) {
+    /* Twice in a row on this page: the OS may disagree with the record (a failed
+     * restore, a change outside the module).  Make it agree; the record is the truth. */
+    int err = protos_set(at, page, (int)m);
+    if (err != 0)
+      fail_mprotect(ctx, at, (int)m, err);
+  }
+  region_page_release(r, p, m);
+  return 0;
+}
+
+/* UNPROTECT (BUSY held on p, record `mode`): give the page the access it needed, set
+ * its dirty or touched bit before releasing BUSY, so that a harvest that re-protects
+ * the page afterwards sees the bit. */
+static void open_page(struct region *r, size_t p, const struct mpsprot_context *ctx,
+                      unsigned mode) {
+  size_t page = (size_t)protos_page_size();
+  uintptr_t at = r->base + p * page;
+  unsigned after = ctx->access == MPSPROT_ACCESS_READ ? mode & ~(unsigned)MPSPROT_ACCESS_READ
+                                                      : 0;
+  int err = protos_set(at, page, (int)after);
+  if (err != 0) {
+    region_page_release(r, p, mode);
+    fail_mprotect(ctx, at, (int)after, err);
+  }
+  uint64_t bit = (uint64_t)1 << (p % 64);
+  if (ctx->access & MPSPROT_ACCESS_WRITE)
+    atomic_fetch_or_explicit(&r->dirty[p / 64], bit, memory_order_relaxed);
+  if (ctx->access & MPSPROT_ACCESS_READ)
+    atomic_fetch_or_explicit(&r->touched[p / 64], bit, memory_order_relaxed);
+  region_page_release(r, p, after);
+  barrier_count(MPSPROT_COUNT_UNPROTECTED);
+}
+
+/* ---- The access log (region.h: a bounded MPMC queue) ---------------------------- */
+
+#define LOG_MASK ((uint64_t)MPSPROT_LOG_CAPACITY - 1)
+
+/* Reserves the next cell, or NULL if the log is full; *pos receives its position. */
+static struct region_log_cell *log_reserve(struct region_log *log, uint64_t *pos) {
+  uint64_t at = atomic_load_explicit(&log->head, memory_order_relaxed);
+  for (;;) {
+    struct region_log_cell *c = &log->cells[at & LOG_MASK];
+    uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire) + (at & LOG_MASK);
+    int64_t dif = (int64_t)(seq - at);
+    if (dif == 0) {
+      if (atomic_compare_exchange_weak_explicit(&log->head, &at, at + 1,
+                                                memory_order_relaxed, memory_order_relaxed)) {
+        *pos = at;
+        return c;
+      }
+    } else if (dif < 0) {
+      return NULL;
+    } else {
+      at = atomic_load_explicit(&log->head, memory_order_relaxed);
+    }
+  }
+}
+
+static void log_publish(struct region_log_cell *c, uint64_t pos) {
+  atomic_store_explicit(&c->seq, pos + 1 - (pos & LOG_MASK), memory_order_release);
+}
+
+int mpsprot_log_drain(int slot, struct mpsprot_log_entry *out, int max) {
+  struct region *r = region_live(slot);
+  if (r == NULL || out == NULL)
+    return 0;
+  struct region_log *log = r->log;
+  int n = 0;
+  uint64_t at = atomic_load_explicit(&log->tail, memory_order_relaxed);
+  while (n < max) {
+    struct region_log_cell *c = &log->cells[at & LOG_MASK];
+    uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire) + (at & LOG_MASK);
+    int64_t dif = (int64_t)(seq - (at + 1));
+    if (dif == 0) {
+      if (atomic_compare_exchange_weak_explicit(&log->tail, &at, at + 1,
+                                                memory_order_relaxed, memory_order_relaxed)) {
+        if (c->entry.size != 0) /* 0: a reserved cell whose step did not happen */
+          out[n++] = c->entry;
+        atomic_store_explicit(&c->seq, at + MPSPROT_LOG_CAPACITY - (at & LOG_MASK),
+                              memory_order_release);
+        at++;
+      }
+    } else if (dif < 0) {
+      break; /* empty, or the next entry is still being written: never wait for it */
+    } else {
+      at = atomic_load_explicit(&log->tail, memory_order_relaxed);
+    }
+  }
+  return n;
+}
+
+/* STEP (BUSY held on p, record `mode`): emulate the instruction through the alias view
+ * and log it, leaving the protection as it is; else UNPROTECT. */
+static void step_fault(struct region *r, size_t p, struct mpsprot_context *ctx,
+                       ucontext_t *uc, unsigned mode) {
+  if (step_can(ctx)) {
+    uint64_t pos;
+    struct region_log_cell *c = log_reserve(r->log, &pos);
+    if (c != NULL) {
+      int err = step_do(ctx, &c->entry);
+      if (err != 0)
+        c->entry.size = 0;
+      log_publish(c, pos);
+      if (err == 0) {
+        region_page_release(r, p, mode);
+        prmc_restore(uc, ctx);
+        barrier_count(MPSPROT_COUNT_STEPPED);
+        return;
+      }
+    } else {
+      barrier_count(MPSPROT_COUNT_LOG_FULL);
+    }
+  }
+  open_page(r, p, ctx, mode);
+}
+
+/* ---- The handoff (.sol.handoff) --------------------------------------------------
+ * A fixed array of slots.  Each slot's word holds gen << 3 | state; the generation
+ * makes tickets (gen << 6 | index) single-use.  Parked mutators futex-wait on their
+ * slot's word; barrier threads futex-wait on post_seq; mutators that find no free slot
+ * futex-wait on free_seq. */
+
+#define HANDOFF_SLOTS 64
+#define HANDOFF_SHIFT 6 /* log2(HANDOFF_SLOTS) */
+#define TICKET_GEN_MASK 0xffffffu
+
+enum { HS_FREE = 0, HS_FILLING = 1, HS_POSTED = 2, HS_TAKEN = 3, HS_RESOLVED = 4,
+       HS_FAILED = 5 };
+#define HS_STATE(w) ((w) & 7u)
+#define HS_GEN(w) ((w) >> 3)
+#define HS_WORD(gen, state) (((gen) << 3) | (state))
+
+struct handoff_slot {
+  _Atomic uint32_t word;
+  int64_t parked_ns;
+  struct mpsprot_context ctx;
+};
+
+static struct handoff_slot handoff[HANDOFF_SLOTS];
+static _Atomic uint32_t post_seq, free_seq;
+static _Atomic int post_waiters, free_waiters;
+static _Atomic unsigned wait_start;
+
+static long futex_wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *rel) {
+  return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected, rel, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *word, int n) {
+  syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static struct handoff_slot *claim_free_slot(void) {
+  for (;;) {
+    uint32_t seq = atomic_load(&free_seq);
+    for (int i = 0; i < HANDOFF_SLOTS; i++) {
+      struct handoff_slot *s = &handoff[i];
+      uint32_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+      if (HS_STATE(w) == HS_FREE
+          && atomic_compare_exchange_strong(&s->word, &w, HS_WORD(HS_GEN(w) + 1, HS_FILLING)))
+        return s;
+    }
+    /* Every slot is taken: wait until one is freed.  A slot freed since seq was read
+     * changed free_seq, so the wait returns at once (EAGAIN); a freer that saw no
+     * waiter incremented free_seq before we registered, which the wait sees too. */
+    atomic_fetch_add(&free_waiters, 1);
+    futex_wait(&free_seq, seq, NULL);
+    atomic_fetch_sub(&free_waiters, 1);
+  }
+}
+
+/* Parks the calling mutator (the region is unpinned) until a barrier thread resolves
+ * the fault; applies a step the collector made. */
+static void park(const struct mpsprot_context *ctx, ucontext_t *uc) {
+  struct handoff_slot *s = claim_free_slot();
+  s->ctx = *ctx;
+  s->parked_ns = now_ns();
+  uint32_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+  uint32_t gen = HS_GEN(w);
+  atomic_store(&s->word, HS_WORD(gen, HS_POSTED));
+  atomic_fetch_add(&post_seq, 1);
+  if (atomic_load(&post_waiters) > 0)
+    futex_wake(&post_seq, INT_MAX);
+  for (;;) {
+    w = atomic_load_explicit(&s->word, memory_order_acquire);
+    if (HS_STATE(w) == HS_RESOLVED || HS_STATE(w) == HS_FAILED)
+      break;
+    futex_wait(&s->word, w, NULL); /* EINTR, EAGAIN, spurious: look again */
+  }
+  if (HS_STATE(w) == HS_FAILED)
+    fail_unresolved(&s->ctx);
+  if (s->ctx.flags & MPSPROT_CTX_STEPPED)
+    prmc_restore(uc, &s->ctx);
+  barrier_count(MPSPROT_COUNT_HANDOFFS);
+  atomic_store(&s->word, HS_WORD(gen, HS_FREE));
+  atomic_fetch_add(&free_seq, 1);
+  if (atomic_load(&free_waiters) > 0)
+    futex_wake(&free_seq, INT_MAX);
+}
+
+static struct handoff_slot *ticket_slot(int ticket, uint32_t *gen) {
+  if (ticket < 0)
+    return NULL;
+  *gen = (uint32_t)ticket >> HANDOFF_SHIFT;
+  return &handoff[ticket & (HANDOFF_SLOTS - 1)];
+}
+
+int mpsprot_handoff_wait(int timeout_ms) {
+  int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ns() + (int64_t)timeout_ms * 1000000;
+  atomic_fetch_add(&post_waiters, 1);
+  for (;;) {
+    uint32_t seq = atomic_load(&post_seq);
+    unsigned start = atomic_fetch_add_explicit(&wait_start, 1, memory_order_relaxed);
+    for (int k = 0; k < HANDOFF_SLOTS; k++) {
+      int i = (int)((start + (unsigned)k) % HANDOFF_SLOTS);
+      struct handoff_slot *s = &handoff[i];
+      uint32_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
+      if (HS_STATE(w) == HS_POSTED
+          && atomic_compare_exchange_strong(&s->word, &w, HS_WORD(HS_GEN(w), HS_TAKEN))) {
+        atomic_fetch_sub(&post_waiters, 1);
+        return (int)(((HS_GEN(w) & TICKET_GEN_MASK) << HANDOFF_SHIFT) | (unsigned)i);
+      }
+    }
+    struct timespec rel, *relp = NULL;
+    if (deadline != INT64_MAX) {
+      int64_t left = deadline - now_ns();
+      if (left <= 0)
+        break;
+      rel.tv_sec = left / 1000000000;
+      rel.tv_nsec = left % 1000000000;
+      relp = &rel;
+    }
+    futex_wait(&post_seq, seq, relp);
+  }
+  atomic_fetch_sub(&post_waiters, 1);
+  return -1;
+}
+
+int64_t mpsprot_handoff_context(int ticket) {
+  uint32_t gen;
+  struct handoff_slot *s = ticket_slot(ticket, &gen);
+  if (s == NULL)
+    return 0;
+  uint32_t w = atomic_load(&s->word);
+  if (HS_STATE(w) != HS_TAKEN || (HS_GEN(w) & TICKET_GEN_MASK) != gen)
+    return 0;
+  return (int64_t)(uintptr_t)&s->ctx;
+}
+
+int mpsprot_handoff_resolve(int ticket, int outcome) {
+  uint32_t gen;
+  struct handoff_slot *s = ticket_slot(ticket, &gen);
+  if (s == NULL || (outcome != MPSPROT_RESOLVE_RESUME && outcome != MPSPROT_RESOLVE_FAIL))
+    return EINVAL;
+  uint32_t w = atomic_load(&s->word);
+  if (HS_STATE(w) != HS_TAKEN || (HS_GEN(w) & TICKET_GEN_MASK) != gen)
+    return EINVAL;
+  uint32_t to = HS_WORD(HS_GEN(w), outcome == MPSPROT_RESOLVE_RESUME ? HS_RESOLVED : HS_FAILED);
+  if (!atomic_compare_exchange_strong(&s->word, &w, to))
+    return EINVAL;
+  futex_wake(&s->word, 1);
+  return 0;
+}
+
+int mpsprot_handoff_parked(int64_t *out, int max) {
+  int n = 0;
+  int64_t now = now_ns();
+  for (int i = 0; i < HANDOFF_SLOTS && n < max; i++) {
+    struct handoff_slot *s = &handoff[i];
+    uint32_t w1 = atomic_load(&s->word);
+    if (HS_STATE(w1) != HS_POSTED && HS_STATE(w1) != HS_TAKEN)
+      continue;
+    int64_t tid = s->ctx.tid, addr = (int64_t)s->ctx.address, since = s->parked_ns;
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load(&s->word) != w1)
+      continue; /* resolved (or reused) while we read: not parked any more */
+    out[3 * n] = tid;
+    out[3 * n + 1] = addr;
+    out[3 * n + 2] = now - since;
+    n++;
+  }
+  return n;
+}
+
+/* ---- The handler's entry -------------------------------------------------------- */
+
+int barrier_fault(int slot, const siginfo_t *info, ucontext_t *uc) {
+  struct region *r = &region_table[slot];
+  struct mpsprot_context ctx;
+  if (prmc_capture(&ctx, info, uc) != PRMC_DATA) {
+    region_unpin(slot);
+    return 0;
+  }
+  ctx.slot = slot;
+  if (in_accessor(ctx.pc) || native_depth > 0)
+    ctx.flags |= MPSPROT_CTX_NATIVE;
+  barrier_count(ctx.access == MPSPROT_ACCESS_READ ? MPSPROT_COUNT_FAULTS_READ
+                                                   : MPSPROT_COUNT_FAULTS_WRITE);
+  size_t p = (size_t)((ctx.address - r->base) / (uint64_t)protos_page_size());
+  unsigned mode;
+  if (!acquire_forbidding(r, p, &ctx, &mode)) {
+    region_unpin(slot);
+    return 1;
+  }
+  switch (atomic_load_explicit(&r->policy, memory_order_acquire)) {
+  case MPSPROT_POLICY_UNPROTECT:
+    open_page(r, p, &ctx, mode);
+    break;
+  case MPSPROT_POLICY_STEP:
+    step_fault(r, p, &ctx, uc, mode);
+    break;
+  case MPSPROT_POLICY_HANDOFF:
+    if (ctx.flags & MPSPROT_CTX_NATIVE) {
+      region_page_release(r, p, mode);
+      region_unpin(slot); /* a parked thread must not hold up mpsprot_region_destroy */
+      park(&ctx, uc);
+      return 1;
+    }
+    if (atomic_load_explicit(&r->fallback, memory_order_acquire)
+        == MPSPROT_FALLBACK_UNPROTECT) {
+      open_page(r, p, &ctx, mode);
+      break;
+    }
+    region_page_release(r, p, mode);
+    fail_not_native(&ctx);
+  default:
+    region_page_release(r, p, mode);
+    fail_no_policy(&ctx);
+  }
+  region_unpin(slot);
+  return 1;
+}
+
+/* ---- Policies, bitmaps, harvest --------------------------------------------------- */
+
+int mpsprot_region_set_policy(int slot, int policy, int fallback) {
+  struct region *r = region_live(slot);
+  if (r == NULL || policy < MPSPROT_POLICY_NONE || policy > MPSPROT_POLICY_HANDOFF
+      || (fallback != MPSPROT_FALLBACK_FAIL_FAST && fallback != MPSPROT_FALLBACK_UNPROTECT))
+    return EINVAL;
+  atomic_store_explicit(&r->fallback, fallback, memory_order_release);
+  atomic_store_explicit(&r->policy, policy, memory_order_release);
+  return 0;
+}
+
+int64_t mpsprot_region_bitmap(int slot, int which) {
+  struct region *r = region_live(slot);
+  if (r == NULL)
+    return 0;
+  if (which == 0)
+    return (int64_t)(uintptr_t)r->dirty;
+  if (which == 1)
+    return (int64_t)(uintptr_t)r->touched;
+  return 0;
+}
+
+static int dirty_bit(struct region *r, size_t p) {
+  return (atomic_load_explicit(&r->dirty[p / 64], memory_order_relaxed) >> (p % 64)) & 1;
+}
+
+/* The first page in [p, end) whose dirty bit is set, or end. */
+static size_t next_dirty(struct region *r, size_t p, size_t end) {
+  while (p < end) {
+    uint64_t w = atomic_load_explicit(&r->dirty[p / 64], memory_order_relaxed) >> (p % 64);
+    if (w != 0) {
+      p += (size_t)__builtin_ctzll(w);
+      return p < end ? p : end;
+    }
+    p = (p / 64 + 1) * 64;
+  }
+  return end;
+}
+
+int mpsprot_harvest(int slot, int64_t first, int64_t count, int mode_after, uint64_t *out,
+                    int64_t *found) {
+  if (found != NULL)
+    *found = 0;
+  struct region *r = region_live(slot);
+  if (r == NULL || out == NULL || found == NULL || first < 0 || count < 0
+      || (uint64_t)first + (uint64_t)count > (uint64_t)r->pages
+      || (mode_after & ~MPSPROT_ACCESS_ALL) != 0)
+    return EINVAL;
+  size_t page = (size_t)protos_page_size();
+  size_t p = (size_t)first, end = (size_t)(first + count);
+  while ((p = next_dirty(r, p, end)) < end) {
+    /* A run of dirty pages, re-protected with one call (ascending BUSY order). */
+    size_t q = p + 1;
+    while (q < end && dirty_bit(r, q))
+      q++;
+    for (size_t i = p; i < q; i++)
+      region_page_acquire(r, i);
+    int err = protos_set(r->base + p * page, (q - p) * page, mode_after);
+    if (err != 0) {
+      region_restore_runs(r, p, q);
+      for (size_t i = p; i < q; i++)
+        region_page_release(r, i, atomic_load_explicit(&r->record[i], memory_order_relaxed));
+      return err;
+    }
+    for (size_t i = p; i < q; i++) {
+      uint64_t bit = (uint64_t)1 << (i % 64);
+      if (atomic_fetch_and_explicit(&r->dirty[i / 64], ~bit, memory_order_acq_rel) & bit) {
+        size_t k = i - (size_t)first;
+        out[k / 64] |= (uint64_t)1 << (k % 64);
+        (*found)++;
+      }
+      region_page_release(r, i, (unsigned)mode_after);
+    }
+    p = q;
+  }
+  return 0;
+}
+
+/* ---- Stepping on a context (the Java collector's ProtStepInstruction) ------------ */
+
+int mpsprot_context_can_step(int64_t ctx) {
+  return ctx == 0 ? 0 : step_can((const struct mpsprot_context *)(uintptr_t)ctx);
+}
+
+int mpsprot_context_step(int64_t ctx) {
+  return ctx == 0 ? EINVAL : step_do((struct mpsprot_context *)(uintptr_t)ctx, NULL);
+}

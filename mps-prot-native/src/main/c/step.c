@@ -1,0 +1,186 @@
+/* step.c -- instruction stepping (MPS: ProtCanStepInstruction / ProtStepInstruction):
+ * the architecture dispatch, the region check, and the access through the alias view
+ *
+ * A fault is stepped only when all of these hold (step_can):
+ * - the context's decoder (ctx->arch) accepts the instruction (step_<arch>.c);
+ * - the fault address lies inside the bytes the instruction accesses,
+ *   [ea, ea + size).  Usually it is ea itself; an access that crosses into a protected
+ *   page faults at the first byte of that page, which is still inside;
+ * - if the context names one access kind (READ or WRITE, not both), the instruction's
+ *   kind agrees with it (a disagreement means the bytes are not what faulted);
+ * - region_pin(ctx->address) is ctx->slot, and every byte of [ea, ea + size) lies in
+ *   that region's [base, limit): the emulated access never touches memory outside the
+ *   region, whose alias view is always readable and writable.
+ * step_do then holds the pin while it reads or writes memory at alias + (ea - base), so
+ * the region cannot be unmapped underneath it.
+ *
+ * Memory is accessed register by register (a pair is two accesses, as on the hardware):
+ * an access of 1, 2, 4 or 8 bytes at an address aligned to its size is a single volatile
+ * load or store of that width (single-copy atomic, as the mutator's own instruction would
+ * have been); any other access (unaligned, or 16 bytes) is a memcpy of exactly its bytes.
+ *
+ * Assumes: little-endian (x86-64, aarch64 Linux); the mutator's view and the alias view
+ * map the same pages (region.h).  Async-signal-safe: no allocation, no locks, no stdio.
+ */
+#include "step.h"
+#include "region.h"
+#include "step_internal.h"
+
+#include <errno.h>
+#include <string.h>
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "step assumes little-endian");
+
+static int decode(const struct mpsprot_context *ctx, struct step_insn *d) {
+  switch (ctx->arch) {
+  case MPSPROT_ARCH_X86_64:
+    return step_x86_64_decode(ctx, d);
+  case MPSPROT_ARCH_AARCH64:
+    return step_aarch64_decode(ctx, d);
+  default:
+    return 0;
+  }
+}
+
+/* Decodes and checks; on success returns the pinned slot and the alias address of ea
+ * (the caller unpins), else -1. */
+static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8_t **mem) {
+  if (!decode(ctx, d))
+    return -1;
+  uint64_t ea = d->ea, end = d->ea + (uint64_t)d->size;
+  if (end < ea)
+    return -1; /* wraps around the address space */
+  if (ctx->address < ea || ctx->address >= end)
+    return -1;
+  if ((ctx->access == MPSPROT_ACCESS_READ || ctx->access == MPSPROT_ACCESS_WRITE)
+      && ctx->access != d->access)
+    return -1;
+  if (ctx->slot < 0)
+    return -1;
+  int slot = region_pin((uintptr_t)ctx->address);
+  if (slot < 0)
+    return -1;
+  const struct region *r = &region_table[slot];
+  if (slot != ctx->slot || ea < r->base || end > r->limit) {
+    region_unpin(slot);
+    return -1;
+  }
+  *mem = (uint8_t *)(r->alias + (uintptr_t)(ea - r->base));
+  return slot;
+}
+
+int step_can(const struct mpsprot_context *ctx) {
+  struct step_insn d;
+  uint8_t *mem;
+  int slot = prepare(ctx, &d, &mem);
+  if (slot < 0)
+    return 0;
+  region_unpin(slot);
+  return 1;
+}
+
+/* One access of n bytes: a single volatile access when n is a power of two up to 8 and
+ * p is aligned to it, else a byte copy of exactly n bytes. */
+static void mem_read(uint8_t *dst, const uint8_t *p, int n) {
+  uintptr_t a = (uintptr_t)p;
+  switch (n) {
+  case 1:
+    dst[0] = *(const volatile uint8_t *)p;
+    return;
+  case 2:
+    if ((a & 1) == 0) {
+      step_le_put(dst, 2, *(const volatile uint16_t *)p);
+      return;
+    }
+    break;
+  case 4:
+    if ((a & 3) == 0) {
+      step_le_put(dst, 4, *(const volatile uint32_t *)p);
+      return;
+    }
+    break;
+  case 8:
+    if ((a & 7) == 0) {
+      step_le_put(dst, 8, *(const volatile uint64_t *)p);
+      return;
+    }
+    break;
+  default:
+    break;
+  }
+  memcpy(dst, p, (size_t)n);
+}
+
+static void mem_write(uint8_t *p, const uint8_t *src, int n) {
+  uintptr_t a = (uintptr_t)p;
+  switch (n) {
+  case 1:
+    *(volatile uint8_t *)p = src[0];
+    return;
+  case 2:
+    if ((a & 1) == 0) {
+      *(volatile uint16_t *)p = (uint16_t)step_le_get(src, 2);
+      return;
+    }
+    break;
+  case 4:
+    if ((a & 3) == 0) {
+      *(volatile uint32_t *)p = (uint32_t)step_le_get(src, 4);
+      return;
+    }
+    break;
+  case 8:
+    if ((a & 7) == 0) {
+      *(volatile uint64_t *)p = step_le_get(src, 8);
+      return;
+    }
+    break;
+  default:
+    break;
+  }
+  memcpy(p, src, (size_t)n);
+}
+
+int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry) {
+  struct step_insn d;
+  uint8_t *mem;
+  int slot = prepare(ctx, &d, &mem);
+  if (slot < 0)
+    return ENOSYS;
+  uint8_t data[STEP_MAX_SIZE], before[STEP_MAX_SIZE];
+  int x86 = ctx->arch == MPSPROT_ARCH_X86_64;
+  if (d.access == MPSPROT_ACCESS_READ) {
+    for (int k = 0; k < d.nregs; k++)
+      mem_read(data + k * d.elem, mem + k * d.elem, d.elem);
+    memcpy(before, data, (size_t)d.size);
+    if (x86)
+      step_x86_64_load(ctx, &d, data);
+    else
+      step_aarch64_load(ctx, &d, data);
+  } else {
+    if (x86)
+      step_x86_64_store_data(ctx, &d, data);
+    else
+      step_aarch64_store_data(ctx, &d, data);
+    for (int k = 0; k < d.nregs; k++) {
+      if (entry != NULL)
+        mem_read(before + k * d.elem, mem + k * d.elem, d.elem);
+      mem_write(mem + k * d.elem, data + k * d.elem, d.elem);
+    }
+  }
+  region_unpin(slot);
+  if (x86)
+    step_x86_64_finish(ctx, &d);
+  else
+    step_aarch64_finish(ctx, &d);
+  ctx->flags |= MPSPROT_CTX_STEPPED;
+  if (entry != NULL) {
+    int low = d.size < 8 ? d.size : 8; /* wider accesses log their low 8 bytes */
+    entry->address = d.ea;
+    entry->before = step_le_get(before, low);
+    entry->after = step_le_get(data, low);
+    entry->access = d.access;
+    entry->size = d.size;
+  }
+  return 0;
+}

@@ -1,0 +1,314 @@
+/* step_aarch64.c -- decoder and register semantics of the aarch64 loads and stores the
+ * shim steps, and the access kind of a load/store instruction (for faults delivered
+ * without an ESR record, as under qemu-user)
+ *
+ * What is stepped (encodings from the Arm ARM, "Loads and Stores"):
+ *   LDR/STR (X, W), LDRB/STRB, LDRH/STRH, LDRSB/LDRSH (to W and X), LDRSW, and the SIMD&FP
+ *   LDR/STR of B/H/S/D/Q registers, in the forms
+ *     unsigned immediate (imm12 scaled by the size), unscaled immediate (LDUR/STUR...),
+ *     pre-index and post-index (imm9, writeback), register offset (Rm extended by UXTW,
+ *     LSL/UXTX, SXTW, SXTX, optionally shifted by log2 of the size);
+ *   LDP/STP (W, X, S, D, Q) and LDPSW: signed offset, pre-index, post-index, and the
+ *     non-temporal LDNP/STNP (a hint only: stepped like the signed-offset form).
+ * Register 31 is SP as a base and XZR/WZR as a data register; W destinations are
+ * zero-extended to 64 bits; loads into a SIMD&FP register zero the rest of its 128 bits;
+ * writeback updates the base; pc advances by 4.  regs[31] is SP; a writeback to SP also
+ * updates ctx->sp so that the two copies agree.
+ *
+ * What is refused: exclusives and acquire/release (LDXR, STXR, LDAXR, LDAR, STLR, LDAPR,
+ * STLUR ...), atomics (LDADD, CAS, SWP ...), prefetches (PRFM, PRFUM), unprivileged
+ * LDTR/STTR, load-literal, structure loads (LD1..LD4), pointer-authenticated LDRAA/LDRAB,
+ * STGP and the MTE tag instructions, SIMD&FP registers v16..v31 (the context holds only
+ * v0..v15; the decoder never reads the ucontext), the encodings the Arm ARM makes
+ * CONSTRAINED UNPREDICTABLE (writeback with Rn == Rt, Rn == Rt2; LDP with Rt == Rt2), and
+ * every other encoding.
+ *
+ * Assumes: little-endian data (the Linux aarch64 ABI); the instruction word is
+ * ctx->insn[0..3] in memory order (little-endian); ctx->insn_len >= 4.
+ */
+#include "step.h"
+#include "step_internal.h"
+
+#include <string.h>
+
+#define BITS(x, hi, lo) (((x) >> (lo)) & ((1u << ((hi) - (lo) + 1)) - 1))
+
+/* Single-register classes: decode size/V/opc into the transfer.  0 if unallocated or
+ * refused (prefetch). */
+static int single_kind(uint32_t i, struct step_insn *d) {
+  unsigned size = BITS(i, 31, 30), v = BITS(i, 26, 26), opc = BITS(i, 23, 22);
+  d->nregs = 1;
+  if (v) {
+    if (size == 0 && opc >= 2) { /* Q */
+      d->esize = 4;
+      d->op = opc == 3 ? STEP_OP_LOAD_V : STEP_OP_STORE_V;
+    } else if (opc < 2) {
+      d->esize = (int)size;
+      d->op = opc == 1 ? STEP_OP_LOAD_V : STEP_OP_STORE_V;
+    } else {
+      return 0;
+    }
+    d->elem = 1 << d->esize;
+    return 1;
+  }
+  d->esize = (int)size;
+  d->elem = 1 << size;
+  switch (opc) {
+  case 0: /* STR, STRB, STRH */
+    d->op = STEP_OP_STORE;
+    return 1;
+  case 1: /* LDR, LDRB, LDRH */
+    d->op = STEP_OP_LOAD;
+    d->dwidth = size == 3 ? 8 : 4;
+    return 1;
+  case 2: /* LDRSB, LDRSH, LDRSW to X; size 3 is PRFM */
+    if (size == 3)
+      return 0;
+    d->op = STEP_OP_LOAD;
+    d->dwidth = 8;
+    d->sext = 1;
+    return 1;
+  default: /* LDRSB, LDRSH to W */
+    if (size >= 2)
+      return 0;
+    d->op = STEP_OP_LOAD;
+    d->dwidth = 4;
+    d->sext = 1;
+    return 1;
+  }
+}
+
+/* Pair class: opc/V/L into the transfer; mode 0 is the non-temporal form.  0 if
+ * unallocated or refused (STGP). */
+static int pair_kind(uint32_t i, struct step_insn *d) {
+  unsigned opc = BITS(i, 31, 30), v = BITS(i, 26, 26), mode = BITS(i, 25, 23),
+           l = BITS(i, 22, 22);
+  d->nregs = 2;
+  if (mode > 3 || opc == 3)
+    return 0;
+  if (v) {
+    d->esize = 2 + (int)opc; /* S, D, Q */
+    d->op = l ? STEP_OP_LOAD_V : STEP_OP_STORE_V;
+  } else if (opc == 1) {
+    if (!l || mode == 0)
+      return 0; /* STGP; LDNP has no signed form */
+    d->esize = 2; /* LDPSW */
+    d->op = STEP_OP_LOAD;
+    d->dwidth = 8;
+    d->sext = 1;
+  } else {
+    d->esize = opc == 0 ? 2 : 3;
+    d->op = l ? STEP_OP_LOAD : STEP_OP_STORE;
+    d->dwidth = opc == 0 ? 4 : 8;
+  }
+  d->elem = 1 << d->esize;
+  return 1;
+}
+
+static uint64_t gpr(const struct mpsprot_context *ctx, int r) {
+  return r == 31 ? 0 : ctx->regs[r]; /* as a data or index register, 31 is XZR */
+}
+
+int step_aarch64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
+  memset(d, 0, sizeof *d);
+  if (ctx->insn_len < 4)
+    return 0;
+  uint32_t i = (uint32_t)ctx->insn[0] | (uint32_t)ctx->insn[1] << 8
+               | (uint32_t)ctx->insn[2] << 16 | (uint32_t)ctx->insn[3] << 24;
+  d->len = 4;
+  d->opcode = i;
+  d->rt = (int)BITS(i, 4, 0);
+  d->base = (int)BITS(i, 9, 5);
+  d->index = STEP_REG_NONE;
+
+  if ((i & 0x3B000000u) == 0x39000000u) { /* unsigned immediate */
+    if (!single_kind(i, d))
+      return 0;
+    d->disp = (int64_t)((uint64_t)BITS(i, 21, 10) << d->esize);
+  } else if ((i & 0x3B200000u) == 0x38000000u) { /* imm9: unscaled, post, unpriv, pre */
+    unsigned form = BITS(i, 11, 10);
+    if (form == 2 || !single_kind(i, d))
+      return 0; /* LDTR/STTR */
+    d->disp = (int64_t)step_sext(BITS(i, 20, 12), 9);
+    d->wb = form == 1 ? STEP_WB_POST : form == 3 ? STEP_WB_PRE : STEP_WB_NONE;
+  } else if ((i & 0x3B200C00u) == 0x38200800u) { /* register offset */
+    unsigned option = BITS(i, 15, 13);
+    if ((option & 2) == 0 || !single_kind(i, d))
+      return 0;
+    d->index = (int)BITS(i, 20, 16);
+    d->ext = (int)option;
+    d->scale = BITS(i, 12, 12) ? d->esize : 0;
+  } else if ((i & 0x38000000u) == 0x28000000u) { /* pair */
+    if (!pair_kind(i, d))
+      return 0;
+    unsigned mode = BITS(i, 25, 23);
+    d->rt2 = (int)BITS(i, 14, 10);
+    d->disp = (int64_t)(step_sext(BITS(i, 21, 15), 7) << d->esize);
+    d->wb = mode == 1 ? STEP_WB_POST : mode == 3 ? STEP_WB_PRE : STEP_WB_NONE;
+  } else {
+    return 0;
+  }
+
+  int vec = d->op == STEP_OP_LOAD_V || d->op == STEP_OP_STORE_V;
+  d->access = (d->op == STEP_OP_LOAD || d->op == STEP_OP_LOAD_V) ? MPSPROT_ACCESS_READ
+                                                                   : MPSPROT_ACCESS_WRITE;
+  d->size = d->elem * d->nregs;
+  if (vec && (d->rt >= 16 || (d->nregs == 2 && d->rt2 >= 16)))
+    return 0; /* v16..v31 are not in the context */
+  /* CONSTRAINED UNPREDICTABLE encodings. */
+  if (d->nregs == 2 && d->access == MPSPROT_ACCESS_READ && d->rt == d->rt2)
+    return 0;
+  if (d->wb != STEP_WB_NONE && !vec && d->base != 31
+      && (d->base == d->rt || (d->nregs == 2 && d->base == d->rt2)))
+    return 0;
+
+  uint64_t base = ctx->regs[d->base]; /* 31 is SP: regs[31] */
+  uint64_t offset = (uint64_t)d->disp;
+  if (d->index != STEP_REG_NONE) {
+    uint64_t x = gpr(ctx, d->index);
+    switch (d->ext) {
+    case STEP_EXT_UXTW:
+      x &= 0xFFFFFFFFu;
+      break;
+    case STEP_EXT_SXTW:
+      x = step_sext(x, 32);
+      break;
+    default: /* LSL (UXTX), SXTX: the whole register */
+      break;
+    }
+    offset = x << d->scale;
+  }
+  d->ea = d->wb == STEP_WB_POST ? base : base + offset;
+  d->wb_value = base + offset;
+  return 1;
+}
+
+void step_aarch64_store_data(const struct mpsprot_context *ctx, const struct step_insn *d,
+                             uint8_t *data) {
+  int regs[2] = {d->rt, d->rt2};
+  for (int k = 0; k < d->nregs; k++) {
+    if (d->op == STEP_OP_STORE_V)
+      memcpy(data + k * d->elem, ctx->vregs[regs[k]], (size_t)d->elem);
+    else
+      step_le_put(data + k * d->elem, d->elem, gpr(ctx, regs[k]));
+  }
+}
+
+void step_aarch64_load(struct mpsprot_context *ctx, const struct step_insn *d,
+                       const uint8_t *data) {
+  int regs[2] = {d->rt, d->rt2};
+  for (int k = 0; k < d->nregs; k++) {
+    const uint8_t *p = data + k * d->elem;
+    if (d->op == STEP_OP_LOAD_V) {
+      memset(ctx->vregs[regs[k]], 0, sizeof ctx->vregs[regs[k]]);
+      memcpy(ctx->vregs[regs[k]], p, (size_t)d->elem);
+      continue;
+    }
+    uint64_t v = step_le_get(p, d->elem);
+    if (d->sext)
+      v = step_sext(v, 8 * d->elem);
+    if (d->dwidth == 4)
+      v &= 0xFFFFFFFFu; /* W destinations zero-extend */
+    if (regs[k] != 31)  /* XZR: the value is discarded */
+      ctx->regs[regs[k]] = v;
+  }
+}
+
+void step_aarch64_finish(struct mpsprot_context *ctx, const struct step_insn *d) {
+  if (d->wb != STEP_WB_NONE) {
+    ctx->regs[d->base] = d->wb_value;
+    if (d->base == 31)
+      ctx->sp = d->wb_value;
+  }
+  ctx->pc += 4;
+}
+
+/* The access kind of any load/store encoding, wider than what is stepped: a handler
+ * without ESR uses it to tell reads from writes.  A store, or any instruction that may
+ * write (atomics, CAS, SWP, store-exclusive, DC ZVA), answers WRITE; a pure load READ;
+ * prefetches, cache maintenance other than the zeroing ones, SME, FEAT_MOPS and
+ * anything not recognised answer 0 (the caller must then assume both).  SVE loads and
+ * stores are classified by their encoding group (SVE prefetches answer READ: they never
+ * fault). */
+int step_aarch64_access_kind(uint32_t i) {
+  const int R = MPSPROT_ACCESS_READ, W = MPSPROT_ACCESS_WRITE;
+  unsigned l22 = BITS(i, 22, 22);
+
+  /* DC ZVA, DC GVA, DC GZVA: stores of zeroes / tags by VA. */
+  uint32_t sys = i & 0xFFFFFFE0u;
+  if (sys == 0xD50B7420u || sys == 0xD50B7460u || sys == 0xD50B7480u)
+    return W;
+
+  /* SVE memory (top-level op1 = 0010, SVE op0 = bits 31..29): 100 32-bit gathers and
+   * unsized contiguous (LDR vector/predicate), 101 contiguous loads, 110 64-bit gathers
+   * (their prefetches never fault), 111 contiguous stores and scatters. */
+  if ((i & 0x1E000000u) == 0x04000000u && BITS(i, 31, 29) >= 4)
+    return BITS(i, 31, 29) == 7 ? W : R;
+  /* Load/store exclusive, ordered, compare-and-swap: size 001000 o2 L o1 Rs o0 Rt2 Rn Rt */
+  if ((i & 0x3F000000u) == 0x08000000u) {
+    unsigned o2 = BITS(i, 23, 23), o1 = BITS(i, 21, 21);
+    if (o1 && (o2 || BITS(i, 31, 31) == 0))
+      return W; /* CAS, CASP */
+    return l22 ? R : W;
+  }
+  /* Load literal: opc 011 V 00 imm19 Rt (opc 11, V 0 is PRFM) */
+  if ((i & 0x3B000000u) == 0x18000000u) {
+    if (BITS(i, 31, 30) == 3 && BITS(i, 26, 26) == 0)
+      return 0;
+    if (BITS(i, 31, 30) == 3 && BITS(i, 26, 26) == 1)
+      return 0; /* unallocated */
+    return R;
+  }
+  /* MTE tags: 11011001 op1 1 imm9 op2 Rn Rt */
+  if ((i & 0xFF200000u) == 0xD9200000u) {
+    unsigned op1 = BITS(i, 23, 22), op2 = BITS(i, 11, 10);
+    if (op2 == 0 && (op1 == 1 || op1 == 3))
+      return R; /* LDG, LDGM */
+    if (op2 == 0 && op1 == 0 && BITS(i, 20, 12) != 0)
+      return 0; /* unallocated */
+    return W;   /* STG, STZG, ST2G, STZ2G, STGM, STZGM */
+  }
+  /* RCpc unscaled: size 011001 opc 0 imm9 00 Rn Rt (STLUR, LDAPUR, LDAPURS*) */
+  if ((i & 0x3F200C00u) == 0x19000000u)
+    return BITS(i, 23, 22) == 0 ? W : R;
+  /* SIMD structures, multiple and single: 0 Q 00110 S P L ... */
+  if ((i & 0xBE000000u) == 0x0C000000u)
+    return l22 ? R : W;
+  /* Load/store pair (all addressing modes, GPR and SIMD&FP, STGP) */
+  if ((i & 0x3A000000u) == 0x28000000u)
+    return l22 ? R : W;
+  /* Load/store register: size 111 V 0x opc ... */
+  if ((i & 0x3A000000u) == 0x38000000u) {
+    unsigned size = BITS(i, 31, 30), v = BITS(i, 26, 26), opc = BITS(i, 23, 22);
+    int uimm = BITS(i, 24, 24);
+    if (!uimm && BITS(i, 21, 21)) {
+      unsigned form = BITS(i, 11, 10);
+      if (form == 0) { /* atomic memory operations */
+        if (v)
+          return 0;
+        unsigned o3 = BITS(i, 15, 15), aop = BITS(i, 14, 12);
+        if (o3 && aop == 4 && BITS(i, 23, 23) && BITS(i, 20, 16) == 31)
+          return R; /* LDAPR, LDAPRB, LDAPRH */
+        return W;   /* LDADD ... SWP, ST* aliases */
+      }
+      if (form & 1) /* LDRAA, LDRAB */
+        return (size == 3 && !v) ? R : 0;
+      /* register offset: fall through to opc */
+    }
+    if (v) {
+      if (size != 0 && opc >= 2)
+        return 0;
+      return (opc & 1) ? R : W;
+    }
+    if (opc == 0)
+      return W;
+    if (opc == 1)
+      return R;
+    if (size == 3)
+      return 0; /* PRFM, PRFUM, unallocated */
+    if (opc == 3 && size == 2)
+      return 0;
+    return R;
+  }
+  return 0;
+}

@@ -1,0 +1,122 @@
+/* step_internal.h -- the decoded instruction shared by step.c and the decoders
+ *
+ * Not part of the API (nothing here is exported).  A decoder turns the bytes of a
+ * struct mpsprot_context into a struct step_insn: what the instruction transfers, between
+ * which registers and which memory, and the effective address computed from the
+ * context's registers.  step.c owns everything that touches memory (the region check,
+ * the alias translation, the loads and stores); the decoders own the register semantics
+ * of their architecture (step_<arch>_load, _store_data, _finish).
+ *
+ * Assumes: the decoders are pure functions of the context (no ucontext, no inline asm),
+ * so that both architectures build and are tested on every host; they read at most
+ * min(ctx->insn_len, 15) bytes (x86-64) or 4 bytes (aarch64) of ctx->insn.  All code
+ * behind this header is async-signal-safe: no allocation, no locks, no stdio.
+ */
+#ifndef MPSPROT_STEP_INTERNAL_H
+#define MPSPROT_STEP_INTERNAL_H
+
+#include "mpsprot.h"
+
+#include <stdint.h>
+
+/* What the instruction does. */
+enum step_op {
+  STEP_OP_LOAD = 1,  /* general register(s) <- memory */
+  STEP_OP_STORE,     /* memory <- general register(s) */
+  STEP_OP_STORE_IMM, /* memory <- immediate (x86-64 C6/C7) */
+  STEP_OP_LOAD_V,    /* vector register(s) <- memory; the rest of each register is zeroed */
+  STEP_OP_STORE_V    /* memory <- vector register(s) */
+};
+
+/* Pseudo register numbers of the memory operand. */
+#define STEP_REG_NONE (-1)
+#define STEP_REG_RIP (-2)
+
+/* aarch64 index extends (the option field of the register-offset forms). */
+#define STEP_EXT_NONE 0
+#define STEP_EXT_UXTW 2
+#define STEP_EXT_LSL 3 /* UXTX */
+#define STEP_EXT_SXTW 6
+#define STEP_EXT_SXTX 7
+
+/* aarch64 writeback. */
+#define STEP_WB_NONE 0
+#define STEP_WB_PRE 1
+#define STEP_WB_POST 2
+
+/* The largest access: LDP/STP of two Q registers. */
+#define STEP_MAX_SIZE 32
+
+struct step_insn {
+  int len;      /* bytes of the instruction (x86-64: 1..15; aarch64: 4) */
+  uint32_t opcode; /* x86-64: the opcode byte, 0x0Fxx for two-byte opcodes; aarch64: the word */
+  int op;       /* enum step_op */
+  int access;   /* MPSPROT_ACCESS_READ or MPSPROT_ACCESS_WRITE */
+  int size;     /* bytes accessed in total: elem * nregs */
+  int elem;     /* bytes per register transferred */
+  int nregs;    /* 1, or 2 for LDP/STP */
+  int rt, rt2;  /* data registers (aarch64: 31 is XZR/WZR) */
+  int dwidth;   /* loads into general registers: width of the destination in bytes */
+  int sext;     /* loads: sign-extend elem bytes (else zero-extend) to dwidth */
+  int high8;    /* x86-64: the byte register is AH, CH, DH or BH (bits 8..15 of rt) */
+  uint64_t imm; /* STEP_OP_STORE_IMM: the value, already extended to 64 bits */
+  /* The memory operand, as encoded (for the difftest and for the record). */
+  int base;     /* register number, STEP_REG_NONE or STEP_REG_RIP */
+  int index;    /* register number or STEP_REG_NONE */
+  int scale;    /* x86-64: 1, 2, 4, 8; aarch64: the left shift of the index */
+  int ext;      /* aarch64: STEP_EXT_* */
+  int64_t disp; /* displacement / immediate offset, sign-extended */
+  int wb;       /* aarch64: STEP_WB_* */
+  int esize;    /* aarch64: log2 of the access size of one register (0..4) */
+  /* Computed from the context's registers. */
+  uint64_t ea;       /* effective address of the first byte accessed */
+  uint64_t wb_value; /* the base register's value after writeback */
+};
+
+/* Decoders: 1 and *d filled when the instruction is one this module steps (d->ea is
+ * computed from ctx's registers and pc), else 0.  They do not look at ctx->address,
+ * ctx->slot or ctx->access. */
+int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d);
+int step_aarch64_decode(const struct mpsprot_context *ctx, struct step_insn *d);
+
+/* The bytes a store writes (d->size of them, in memory order). */
+void step_x86_64_store_data(const struct mpsprot_context *ctx, const struct step_insn *d,
+                            uint8_t *data);
+void step_aarch64_store_data(const struct mpsprot_context *ctx, const struct step_insn *d,
+                             uint8_t *data);
+
+/* Writes the registers a load defines from the bytes it read (d->size of them). */
+void step_x86_64_load(struct mpsprot_context *ctx, const struct step_insn *d,
+                      const uint8_t *data);
+void step_aarch64_load(struct mpsprot_context *ctx, const struct step_insn *d,
+                       const uint8_t *data);
+
+/* Applies writeback (aarch64) and advances ctx->pc past the instruction. */
+void step_x86_64_finish(struct mpsprot_context *ctx, const struct step_insn *d);
+void step_aarch64_finish(struct mpsprot_context *ctx, const struct step_insn *d);
+
+/* Little-endian helpers: registers are numbers, memory and vregs are bytes. */
+static inline uint64_t step_le_get(const uint8_t *p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+static inline void step_le_put(uint8_t *p, int n, uint64_t v) {
+  for (int i = 0; i < n; i++) {
+    p[i] = (uint8_t)v;
+    v >>= 8;
+  }
+}
+
+/* Sign-extends the low `bits` bits of v (1 <= bits <= 64). */
+static inline uint64_t step_sext(uint64_t v, int bits) {
+  if (bits >= 64)
+    return v;
+  uint64_t m = (uint64_t)1 << (bits - 1);
+  v &= ((uint64_t)1 << bits) - 1;
+  return (v ^ m) - m;
+}
+
+#endif /* MPSPROT_STEP_INTERNAL_H */

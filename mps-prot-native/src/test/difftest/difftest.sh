@@ -1,0 +1,280 @@
+#!/bin/sh
+# difftest.sh -- differential test of the stepping decoders against GNU objdump
+#
+# Compiles the corpus (prog_*.c beside this script) with gcc for x86-64 and aarch64 at
+# several optimisation levels (plus a static link, which brings in glibc's hand-written
+# assembly), disassembles every binary with objdump, and feeds every instruction to
+# difftest.c, which runs our decoders on its bytes.  From objdump's text the script
+# derives what the decoder must say:
+#   - x86-64 mov/movzx/movsx/movsxd/movd/movq with a memory operand (no segment
+#     override, no MMX, no 32-bit addressing): ACCEPT with objdump's length, access kind,
+#     size, register or immediate operand, and base/index/scale/displacement (and, for
+#     rip-relative operands, the target address objdump prints);
+#   - aarch64 ldr/str/ldur/stur (all widths, signed forms), ldp/stp/ldpsw/ldnp/stnp with
+#     a [..] operand and no v16..v31: ACCEPT with the same access kind, size, data
+#     registers, base, index, extend, shift, offset and writeback;
+#   - every other instruction objdump shows (lock, rep, string ops, AVX/EVEX, fs:/gs:,
+#     atomics, exclusives, acquire/release, prefetch, literal loads, SIMD structures,
+#     ALU forms, branches, ...): REFUSE.
+# For aarch64 it also checks step_aarch64_access_kind on every instruction: R for loads,
+# W for stores and read-modify-writes, 0 for non-memory instructions; 0 ("unknown")
+# is tolerated, and counted, only for memory instructions outside the stepped set.
+#
+# Usage: difftest.sh [output-dir]      (make difftest)
+# Prints "difftest: N passed, N failed" and exits non-zero on any disagreement.
+# The aarch64 half is skipped, with a message, when aarch64-linux-gnu-gcc or
+# aarch64-linux-gnu-objdump is missing (Debian: gcc-aarch64-linux-gnu,
+# binutils-aarch64-linux-gnu); the x86-64 half likewise without an x86-64 gcc/objdump.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../../main/c" && pwd)
+out=${1:-${TMPDIR:-/tmp}/mpsprot-difftest}
+mkdir -p "$out"
+HOSTCC=${HOSTCC:-gcc}
+host=$(uname -m)
+
+$HOSTCC -std=c11 -O2 -Wall -Wextra -Werror -I"$src" -o "$out/difftest" \
+  "$here/difftest.c" "$src/step_x86_64.c" "$src/step_aarch64.c"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ---- objdump -M intel text -> "x86_64 addr bytes<TAB>expected<TAB>-<TAB>text" ----------
+PREP_X86='
+function hexval(s,   i, c, v) {
+  v = 0; s = tolower(s); sub(/^0x/, "", s)
+  for (i = 1; i <= length(s); i++) { c = index("0123456789abcdef", substr(s, i, 1)); v = v * 16 + c - 1 }
+  return v
+}
+function strip0(s) { s = tolower(s); sub(/^0x/, "", s); sub(/^0+/, "", s); return s == "" ? "0" : s }
+function ours(m) { return m == "mov" || m == "movzx" || m == "movsx" || m == "movsxd" || m == "movd" || m == "movq" }
+function expect(t, nbytes,   c, comment, mn, ops, rest, n, P, i, mem, other, kind, size, m, inner, T, k, base, idx, scale, disp, ea, term, star) {
+  comment = ""
+  c = index(t, "#"); if (c) { comment = substr(t, c + 1); t = substr(t, 1, c - 1) }
+  sub(/[ ]+$/, "", t); sub(/^[ ]+/, "", t)
+  if (!match(t, /^[^ ]+/)) return "REFUSE"
+  mn = substr(t, 1, RLENGTH); ops = substr(t, RLENGTH + 1); sub(/^[ ]+/, "", ops)
+  if (mn == "data16" || mn ~ /^rex/) {
+    rest = ops; match(rest, /^[^ ]+/)
+    if (ours(substr(rest, 1, RLENGTH))) return "SKIP" # a redundant prefix objdump names
+    return "REFUSE"
+  }
+  if (!ours(mn)) return "REFUSE"
+  if (index(ops, "PTR") == 0) return "REFUSE"
+  if (ops ~ /(fs|gs|es|cs|ss):/) return "REFUSE"
+  n = split(ops, P, ",")
+  if (n != 2) return "REFUSE"
+  mem = 0
+  for (i = 1; i <= 2; i++) {
+    if (P[i] ~ /^(es|cs|ss|ds|fs|gs)$/ || P[i] ~ /^mm[0-7]$/) return "REFUSE"
+    if (index(P[i], "PTR")) mem = i
+  }
+  other = P[3 - mem]
+  kind = mem == 1 ? "W" : "R"
+  m = P[mem]
+  if (m ~ /^BYTE PTR /) size = 1
+  else if (m ~ /^WORD PTR /) size = 2
+  else if (m ~ /^DWORD PTR /) size = 4
+  else if (m ~ /^QWORD PTR /) size = 8
+  else return "REFUSE"
+  sub(/^[A-Z]+ PTR /, "", m)
+  base = "none"; idx = "none"; scale = 1; disp = ""
+  if (m ~ /^ds:/) {
+    disp = substr(m, 4)
+  } else if (m ~ /^\[.*\]$/) {
+    inner = substr(m, 2, length(m) - 2)
+    if (inner ~ /(^|[+*-])e[a-z][a-z]/ || inner ~ /r[0-9]+d/ || inner ~ /eiz/) return "REFUSE" # addr32
+    gsub(/-/, "+-", inner)
+    k = split(inner, T, "+")
+    for (i = 1; i <= k; i++) {
+      term = T[i]
+      if (term == "") continue
+      star = index(term, "*")
+      if (star) { idx = substr(term, 1, star - 1); scale = substr(term, star + 1) + 0 }
+      else if (term ~ /^-?0x/) disp = term
+      else base = term
+    }
+    if (idx == "riz") idx = "none"
+  } else return "REFUSE"
+  if (idx == "none") scale = 1
+  if (disp == "") disp = "0x0"
+  ea = ""
+  if (base == "rip" && comment != "") { sub(/^[ ]+/, "", comment); split(comment, T, " "); ea = ",ea=" strip0(T[1]) }
+  return "ACCEPT len=" nbytes " kind=" kind " size=" size " mn=" mn " reg=" other \
+         " mem=base=" base ",index=" idx ",scale=" scale ",disp=" disp ea
+}
+function flush(   i, j, s) {
+  for (i = 0; i < n; i++) {
+    s = B[i]; j = i + 1
+    while (length(s) < 32 && j < n && !G[j] && hexval(A[j]) == hexval(A[j - 1]) + length(B[j - 1]) / 2) { s = s B[j]; j++ }
+    s = substr(s, 1, 32)
+    print "x86_64 " A[i] " " s "\t" expect(T[i], length(B[i]) / 2) "\t-\t" T[i]
+  }
+  n = 0; split("", G)
+}
+BEGIN { FS = "\t"; n = 0 }
+/^Disassembly of section/ { flush(); next }
+/^[ ]*[0-9a-f]+:\t/ {
+  a = $1; sub(/^[ ]+/, "", a); sub(/:$/, "", a)
+  b = $2; gsub(/ /, "", b)
+  if (b == "") next
+  A[n] = a; B[n] = b; T[n] = $3; n++
+  next
+}
+/^\t\.\.\./ { G[n] = 1; next }
+END { flush() }
+'
+
+# ---- aarch64 objdump text -> "aarch64 addr word<TAB>expected<TAB>akind<TAB>text" ------
+PREP_ARM='
+function akind(mn, ops) {
+  if (mn == "dc") return (ops ~ /^(zva|gva|gzva),/) ? "W" : "0"
+  if (mn ~ /^(prfm|prfum)$/) return "0"
+  if (mn ~ /^prf[bhwd]$/) return "R"   # SVE prefetches: classified with SVE loads
+  if (mn ~ /^(swp|cas)/) return "W"
+  if (mn ~ /^(ld|st)(add|clr|eor|set|smax|smin|umax|umin)/) return "W"
+  if (mn ~ /^ld/) return "R"
+  if (mn ~ /^st/) return "W"
+  return "0"
+}
+function stepped(mn) {
+  return mn ~ /^(ldr|str|ldrb|strb|ldrh|strh|ldrsb|ldrsh|ldrsw|ldur|stur|ldurb|sturb|ldurh|sturh|ldursb|ldursh|ldursw|ldp|stp|ldpsw|ldnp|stnp)$/
+}
+function regsize(r,   c) {
+  c = substr(r, 1, 1)
+  if (c == "x") return 8
+  if (c == "w") return 4
+  if (c == "b") return 1
+  if (c == "h") return 2
+  if (c == "s") return 4
+  if (c == "d") return 8
+  if (c == "q") return 16
+  return 0
+}
+function expect(mn, ops,   o, regs, R, nr, i, mem, cl, inner, after, P, np, base, idx, ext, shift, disp, wb, E, elem, num) {
+  if (!stepped(mn) || index(ops, "[") == 0) return "REFUSE"
+  o = index(ops, "[")
+  regs = substr(ops, 1, o - 1); gsub(/[ ,]+$/, "", regs); gsub(/ /, "", regs)
+  mem = substr(ops, o)
+  cl = index(mem, "]")
+  inner = substr(mem, 2, cl - 2); after = substr(mem, cl + 1)
+  np = split(inner, P, ", ")
+  base = P[1]; idx = "none"; ext = "none"; shift = 0; disp = 0; wb = "none"
+  if (np >= 2) {
+    if (P[2] ~ /^#/) disp = substr(P[2], 2) + 0
+    else { idx = P[2]; ext = "lsl" }
+  }
+  if (np >= 3) { split(P[3], E, " "); ext = E[1]; if (E[2] != "") shift = substr(E[2], 2) + 0 }
+  if (after == "!") wb = "pre"
+  else if (after ~ /^, #/) { wb = "post"; disp = substr(after, 4) + 0 }
+  nr = split(regs, R, ",")
+  for (i = 1; i <= nr; i++) {
+    if (R[i] ~ /^[bhsdq][0-9]+$/ && substr(R[i], 2) + 0 >= 16) return "REFUSE"   # v16..v31
+    if (wb != "none" && base != "sp" && R[i] ~ /^[xw][0-9]+$/ && substr(R[i], 2) + 0 == substr(base, 2) + 0) return "REFUSE"
+  }
+  if (nr == 2 && mn ~ /^ld/ && R[1] == R[2]) return "REFUSE"
+  if (mn ~ /^(ldrb|strb|ldrsb|ldurb|sturb|ldursb)$/) elem = 1
+  else if (mn ~ /^(ldrh|strh|ldrsh|ldurh|sturh|ldursh)$/) elem = 2
+  else if (mn ~ /^(ldrsw|ldursw|ldpsw)$/) elem = 4
+  else elem = regsize(R[1])
+  return "ACCEPT kind=" (mn ~ /^ld/ ? "R" : "W") " size=" elem * nr " regs=" regs \
+         " mem=base=" base ",index=" idx ",ext=" ext ",shift=" shift ",disp=" disp ",wb=" wb
+}
+BEGIN { FS = "\t" }
+/^[ ]*[0-9a-f]+:\t/ {
+  a = $1; sub(/^[ ]+/, "", a); sub(/:$/, "", a)
+  w = $2; gsub(/ /, "", w)
+  if (length(w) != 8) next
+  mn = $3; ops = $4
+  sub(/[ ]*\/\/.*$/, "", ops); sub(/[ ]+$/, "", ops)
+  text = $3 " " $4
+  if (mn == ".word" || mn == ".short" || mn == ".byte") next    # data, not code
+  if (mn == ".inst") { print "aarch64 " a " " w "\tREFUSE\t0\t" text; next }
+  print "aarch64 " a " " w "\t" expect(mn, ops) "\t" akind(mn, ops) "\t" text
+}
+'
+
+# ---- driver output -> counts, and the first disagreements --------------------------
+COMPARE='
+BEGIN { FS = "\t" }
+{
+  got = $1; gotk = $2; want = $3; wantk = $4; text = $5
+  if (want == "SKIP") { skipped++; next }
+  total++
+  if (want ~ /^ACCEPT/) acc++; else ref++
+  bad = got != want
+  if (!bad && wantk != "-" && gotk != wantk) {
+    if (gotk == "0" && want == "REFUSE" && wantk != "0") unknown++
+    else bad = 1
+  }
+  if (bad) {
+    failed++
+    if (failed <= 20) printf("  DISAGREE %s: %s\n    want %s [%s]\n    got  %s [%s]\n", label, text, want, wantk, got, gotk)
+  }
+}
+END {
+  if (total == 0) { printf("  NOTHING COMPARED for %s (a broken pipeline?)\n", label); failed = 1 }
+  printf("%s %d %d %d %d %d %d\n", label, total + 0, acc + 0, ref + 0, failed + 0, skipped + 0, unknown + 0) > summary
+}
+'
+
+summary="$out/summary.txt"
+: > "$summary"
+
+run_set() { # arch cc objdump flags...
+  arch=$1; cc=$2; objdump=$3; shift 3
+  for prog in "$here"/prog_*.c; do
+    name=$(basename "$prog" .c)
+    for flags in "$@"; do
+      tag=$(echo "$flags" | tr -c 'A-Za-z0-9=.\n-' '_' | tr -s '_')
+      bin="$out/$arch/$name$tag"
+      mkdir -p "$out/$arch"
+      # shellcheck disable=SC2086
+      $cc $flags -w -o "$bin" "$prog"
+      if [ "$arch" = x86_64 ]; then
+        $objdump -d -M intel --insn-width=16 "$bin" | awk "$PREP_X86"
+      else
+        $objdump -d "$bin" | awk "$PREP_ARM"
+      fi | "$out/difftest" | awk -v label="$arch:$name$tag" -v summary="$out/one.txt" "$COMPARE"
+      cat "$out/one.txt" >> "$summary"
+    done
+  done
+}
+
+x86_cc=""; x86_objdump=""
+if [ "$host" = x86_64 ] && have gcc && have objdump; then x86_cc=gcc; x86_objdump=objdump
+elif have x86_64-linux-gnu-gcc && have x86_64-linux-gnu-objdump; then
+  x86_cc=x86_64-linux-gnu-gcc; x86_objdump=x86_64-linux-gnu-objdump
+fi
+arm_cc=""; arm_objdump=""
+if [ "$host" = aarch64 ] && have gcc && have objdump; then arm_cc=gcc; arm_objdump=objdump
+elif have aarch64-linux-gnu-gcc && have aarch64-linux-gnu-objdump; then
+  arm_cc=aarch64-linux-gnu-gcc; arm_objdump=aarch64-linux-gnu-objdump
+fi
+
+if [ -n "$x86_cc" ]; then
+  run_set x86_64 "$x86_cc" "$x86_objdump" -O0 -O1 -O2 -O3 "-O2 -fstack-protector-all" \
+    "-O2 -fno-pie -no-pie" "-O3 -march=x86-64-v3" "-Os -static"
+else
+  echo "difftest: x86-64 half skipped: no x86-64 gcc and objdump (on x86-64 hosts: gcc, binutils)"
+fi
+if [ -n "$arm_cc" ]; then
+  run_set aarch64 "$arm_cc" "$arm_objdump" -O0 -O1 -O2 -O3 "-O2 -march=armv8.1-a" \
+    "-O2 -mno-outline-atomics" "-O3 -march=armv8.2-a" "-Os -static"
+else
+  echo "difftest: aarch64 half skipped: aarch64-linux-gnu-gcc or aarch64-linux-gnu-objdump" \
+       "is missing (Debian: apt-get install gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)"
+fi
+
+awk '
+{ a = $1; sub(/:.*/, "", a); T[a] += $2; A[a] += $3; R[a] += $4; F[a] += $5; S[a] += $6; U[a] += $7 }
+END {
+  for (a in T) {
+    printf("difftest %s: %d instructions compared (%d stepped forms, %d refused), %d disagreed", a, T[a], A[a], R[a], F[a])
+    if (S[a]) printf(", %d skipped (redundant prefixes objdump names)", S[a])
+    if (U[a]) printf(", %d memory instructions outside the stepped set with access_kind 0 (unknown)", U[a])
+    printf("\n"); tt += T[a]; ff += F[a]
+  }
+  printf("difftest: %d passed, %d failed\n", tt - ff, ff)
+  exit ff != 0
+}' "$summary"
