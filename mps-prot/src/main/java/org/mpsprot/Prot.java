@@ -77,4 +77,22 @@ public interface Prot extends Protections {
 
   /** Whether the module's fault handler is installed in this process. */
   boolean handlerInstalled();
+
+  /** The fault path's counters since setup. */
+  FaultCounters counters();
+
+  /**
+   * Restores the fault handlers that were installed before {@link #setup()} (docs/design/fault.md
+   * .if.uninstall). A later {@link #reserve} installs the module's handler again.
+   *
+   * @throws IllegalStateException while any region is live
+   */
+  void uninstallHandler();
+
+  /**
+   * The watchdog of the handoff: every mutator parked longer than {@code bound} waiting for a
+   * Java {@link FaultHandler} is reported to {@code sink} (thread id, address, duration), once.
+   * Default: 5 seconds, to stderr.
+   */
+  void setWatchdog(java.time.Duration bound, java.util.function.Consumer<String> sink);
 }

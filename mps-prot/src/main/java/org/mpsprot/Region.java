@@ -56,6 +56,41 @@ public interface Region extends AutoCloseable {
   /** A direct buffer over the mutator's view; accesses obey its protection. */
   ByteBuffer mutatorView();
 
+  /**
+   * Sets the region's barrier policy (docs/design/fault.md .policy). For
+   * {@link BarrierPolicy#HANDOFF} use {@link #setHandoff}. A new region has
+   * {@link BarrierPolicy#NONE}.
+   */
+  void setPolicy(BarrierPolicy policy);
+
+  /**
+   * Makes faults in the region {@link BarrierPolicy#HANDOFF} faults resolved by {@code handler}
+   * on the module's barrier threads; faults that may not park take {@code fallback}.
+   */
+  void setHandoff(FaultHandler handler, HandoffFallback fallback);
+
+  /** The region's barrier policy. */
+  BarrierPolicy policy();
+
+  /**
+   * Harvest (.sol.harvest): reports every page whose dirty bit is set (a write opened it since
+   * the last harvest) and, atomically with respect to faulting threads, protects it again with
+   * {@code modeAfter} and clears its bit. No write is ever missed: a write after the
+   * re-protection faults and sets the bit again.
+   *
+   * @return the pages reported, as page indexes
+   */
+  java.util.BitSet harvest(AccessSet modeAfter);
+
+  /** The pages whose dirty bit is set now (a snapshot; nothing is cleared). */
+  java.util.BitSet dirtyPages();
+
+  /** The pages a read fault opened (a snapshot). */
+  java.util.BitSet touchedPages();
+
+  /** Removes and returns the accesses {@link BarrierPolicy#STEP} emulated, oldest first. */
+  java.util.List<AccessLogEntry> drainLog();
+
   /** Whether {@link #close()} was called. */
   boolean isClosed();
 

@@ -41,10 +41,14 @@ public final class ProtModule implements Prot {
   private final ConcurrentSkipListMap<Long, RegionImpl> regions =
       new ConcurrentSkipListMap<>(Long::compareUnsigned);
   private final AtomicLong osCalls = new AtomicLong();
+  private final java.util.concurrent.ConcurrentHashMap<Integer, RegionImpl> bySlot =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final BarrierService barrier;
 
   private ProtModule(ProtOs os) {
     this.os = os;
     this.granularity = os.pageSize();
+    this.barrier = new BarrierService(this, os);
   }
 
   /** ProtSetup: the process's module, made on first use (.if.setup). */
@@ -78,9 +82,11 @@ public final class ProtModule implements Prot {
     long rounded = RangeRules.roundUpSize(size, granularity);
     lock.lock();
     try {
+      os.setup(); // re-installs the handler after uninstallHandler(); idempotent otherwise
       ProtOs.NativeRegion nat = os.createRegion(rounded);
       RegionImpl r = new RegionImpl(this, nat, os.buffer(os.recordAddress(nat.slot()), rounded / granularity));
       regions.put(nat.base(), r);
+      bySlot.put(nat.slot(), r);
       return r;
     } finally {
       lock.unlock();
@@ -94,6 +100,7 @@ public final class ProtModule implements Prot {
         return;
       }
       regions.remove(r.base());
+      bySlot.remove(r.nat.slot());
       r.markClosed();
       os.destroyRegion(r.nat.slot());
     } finally {
@@ -141,12 +148,17 @@ public final class ProtModule implements Prot {
     }
   }
 
+  /** The AccessSet bits recorded for page p (the shim's BUSY bit masked off). */
+  private static int recordBits(RegionImpl r, long p) {
+    return r.record.get((int) p) & AccessSet.ALL.bits();
+  }
+
   @Override
   public AccessSet recordedMode(long address) {
     lock.lock();
     try {
       RegionImpl r = RangeRules.owner("recordedMode", regions, Region::limit, address, address + 1);
-      return AccessSet.fromBits(r.record.get((int) ((address - r.base()) / granularity)));
+      return AccessSet.fromBits(recordBits(r, (address - r.base()) / granularity));
     } finally {
       lock.unlock();
     }
@@ -163,7 +175,7 @@ public final class ProtModule implements Prot {
           continue; // the memory is gone: nothing the module can re-apply
         }
         if (d.view() == View.MUTATOR) {
-          int bits = r.record.get((int) ((d.base() - r.base()) / granularity));
+          int bits = recordBits(r, (d.base() - r.base()) / granularity);
           applyRun(r, d.base(), d.limit(), bits);
         } else {
           osCalls.incrementAndGet();
@@ -212,7 +224,7 @@ public final class ProtModule implements Prot {
       String actual = null;
       int bits = -1;
       if (p < pages) {
-        bits = view == View.MUTATOR ? r.record.get((int) p) : 0;
+        bits = view == View.MUTATOR ? recordBits(r, p) : 0;
         expected = ProtModel.perms(AccessSet.fromBits(bits));
         Mapping m = find(maps, start + p * granularity);
         actual = m == null ? "unmapped" : m.perms();
@@ -280,6 +292,106 @@ public final class ProtModule implements Prot {
   @Override
   public boolean handlerInstalled() {
     return os.handlerInstalled();
+  }
+
+  @Override
+  public org.mpsprot.FaultCounters counters() {
+    long[] c = new long[9];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = os.counter(i);
+    }
+    return new org.mpsprot.FaultCounters(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]);
+  }
+
+  @Override
+  public void uninstallHandler() {
+    lock.lock();
+    try {
+      int err = os.uninstall();
+      if (err != 0) {
+        throw new IllegalStateException("uninstallHandler: " + regions.size() + " regions are live;"
+            + " close them first (the handler must stay while any region can fault)");
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  @Override
+  public void setWatchdog(java.time.Duration bound, java.util.function.Consumer<String> sink) {
+    barrier.setWatchdog(Objects.requireNonNull(bound, "bound"), Objects.requireNonNull(sink, "sink"));
+  }
+
+  RegionImpl regionBySlot(int slot) {
+    return bySlot.get(slot);
+  }
+
+  void setPolicy(RegionImpl r, org.mpsprot.BarrierPolicy policy, org.mpsprot.FaultHandler handler,
+      org.mpsprot.HandoffFallback fallback) {
+    Objects.requireNonNull(policy, "policy");
+    lock.lock();
+    try {
+      r.ensureOpen();
+      r.policyChanged(policy, handler); // the handler is in place before a fault can need it
+      int err = os.setPolicy(r.nat.slot(), policy.code(), fallback.code());
+      if (err != 0) {
+        throw os.failure("setPolicy(" + policy + ") on region " + r, err, 0, 0);
+      }
+      if (policy == org.mpsprot.BarrierPolicy.HANDOFF) {
+        barrier.ensureStarted();
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  java.util.BitSet harvest(RegionImpl r, AccessSet modeAfter) {
+    Objects.requireNonNull(modeAfter, "modeAfter");
+    lock.lock();
+    try {
+      r.ensureOpen();
+      long pages = r.pages();
+      long[] out = new long[(int) ((pages + 63) / 64)];
+      long[] found = new long[1];
+      osCalls.incrementAndGet();
+      int err = os.harvest(r.nat.slot(), 0, pages, modeAfter.bits(), out, found);
+      if (err != 0) {
+        throw os.failure("harvest of region " + r + " with " + modeAfter, err, r.base(), r.limit());
+      }
+      return java.util.BitSet.valueOf(out);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  java.util.BitSet bitmap(RegionImpl r, int which) {
+    lock.lock();
+    try {
+      r.ensureOpen();
+      java.nio.ByteBuffer words = os.bitmap(r.nat.slot(), which, r.pages()).order(java.nio.ByteOrder.nativeOrder());
+      long[] copy = new long[words.capacity() / 8];
+      words.asLongBuffer().get(copy);
+      return java.util.BitSet.valueOf(copy);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  List<org.mpsprot.AccessLogEntry> drainLog(RegionImpl r) {
+    lock.lock();
+    try {
+      r.ensureOpen();
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(32 * 512).order(java.nio.ByteOrder.nativeOrder());
+      List<org.mpsprot.AccessLogEntry> out = new ArrayList<>();
+      int n;
+      do {
+        n = os.drainLog(r.nat.slot(), buf, 512);
+        out.addAll(RegionImpl.parseLog(buf, n));
+      } while (n == 512);
+      return out;
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** The live regions, for tools and tests. */

@@ -1,7 +1,15 @@
 package org.mpsprot.core;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import org.mpsprot.Access;
+import org.mpsprot.AccessLogEntry;
 import org.mpsprot.AccessSet;
+import org.mpsprot.BarrierPolicy;
+import org.mpsprot.FaultHandler;
+import org.mpsprot.HandoffFallback;
 import org.mpsprot.ProtRangeException;
 import org.mpsprot.Region;
 import org.mpsprot.RegionClosedException;
@@ -14,6 +22,8 @@ final class RegionImpl implements Region {
   /** The shim's record: one byte of AccessSet bits per page. Read under the module's lock. */
   final ByteBuffer record;
   private volatile boolean closed;
+  private volatile BarrierPolicy policy = BarrierPolicy.NONE;
+  private volatile FaultHandler handler;
 
   RegionImpl(ProtModule module, NativeRegion nat, ByteBuffer record) {
     this.module = module;
@@ -90,6 +100,64 @@ final class RegionImpl implements Region {
           "region " + this + " is larger than a ByteBuffer can address (" + Integer.MAX_VALUE + " bytes)");
     }
     return module.os().buffer(address, size()).order(java.nio.ByteOrder.nativeOrder());
+  }
+
+  @Override
+  public void setPolicy(BarrierPolicy policy) {
+    if (policy == BarrierPolicy.HANDOFF) {
+      throw new IllegalArgumentException("HANDOFF needs a fault handler: use setHandoff(handler, fallback)");
+    }
+    module.setPolicy(this, policy, null, HandoffFallback.FAIL_FAST);
+  }
+
+  @Override
+  public void setHandoff(FaultHandler handler, HandoffFallback fallback) {
+    module.setPolicy(this, BarrierPolicy.HANDOFF, java.util.Objects.requireNonNull(handler, "handler"),
+        java.util.Objects.requireNonNull(fallback, "fallback"));
+  }
+
+  void policyChanged(BarrierPolicy policy, FaultHandler handler) {
+    this.handler = handler;
+    this.policy = policy;
+  }
+
+  @Override
+  public BarrierPolicy policy() {
+    return policy;
+  }
+
+  FaultHandler handler() {
+    return handler;
+  }
+
+  @Override
+  public BitSet harvest(AccessSet modeAfter) {
+    return module.harvest(this, modeAfter);
+  }
+
+  @Override
+  public BitSet dirtyPages() {
+    return module.bitmap(this, 0);
+  }
+
+  @Override
+  public BitSet touchedPages() {
+    return module.bitmap(this, 1);
+  }
+
+  @Override
+  public List<AccessLogEntry> drainLog() {
+    return module.drainLog(this);
+  }
+
+  static List<AccessLogEntry> parseLog(ByteBuffer buf, int n) {
+    List<AccessLogEntry> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      int at = 32 * i;
+      out.add(new AccessLogEntry(buf.getLong(at), buf.getInt(at + 24) == 2 ? Access.WRITE : Access.READ,
+          buf.getInt(at + 28), buf.getLong(at + 8), buf.getLong(at + 16)));
+    }
+    return out;
   }
 
   @Override

@@ -88,6 +88,19 @@ public final class ProtModel implements Protections {
     return new AccessCheck(mode.forbids(access), mode);
   }
 
+  /**
+   * The unprotect-and-record policy's resolution of a fault (docs/design/fault.md
+   * .policy.unprotect): the page gets the access it needed (a write leaves it {@link
+   * AccessSet#EMPTY}; a read removes READ from its mode) and the new mode is returned.
+   */
+  public AccessSet unprotect(long address, Access access) {
+    ModelRegion r = region(address);
+    AccessSet mode = AccessSet.fromBits(r.modes[index(r, address)]);
+    AccessSet opened = access == Access.WRITE ? AccessSet.EMPTY : mode.minus(AccessSet.READ);
+    r.modes[index(r, address)] = (byte) opened.bits();
+    return opened;
+  }
+
   /** The protection the OS should report for the page: "rw-", "r--" or "---". */
   public String expectedPerms(long address) {
     return perms(recordedMode(address));

@@ -95,4 +95,39 @@ public interface ProtOs {
 
   /** The kernel's name and release, such as "Linux 6.18.44". */
   String kernel();
+
+  // The fault path (docs/design/fault.md); each returns 0 or an errno unless it says otherwise.
+
+  /** Restores the previous fault handlers; EBUSY while regions are live. */
+  int uninstall();
+
+  int setPolicy(int slot, int policy, int fallback);
+
+  /** A direct buffer over bitmap {@code which} (0 dirty, 1 touched) of the slot, 64-bit words. */
+  java.nio.ByteBuffer bitmap(int slot, int which, long pages);
+
+  /** Harvest of [first, first + count): see mpsprot_harvest; found[0] = pages reported. */
+  int harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found);
+
+  /** Moves up to max log entries of the slot into out (32 bytes each); returns how many. */
+  int drainLog(int slot, java.nio.ByteBuffer out, int max);
+
+  /** A ticket of a parked mutator, or -1 after timeoutMs. Blocks in native code. */
+  int handoffWait(int timeoutMs);
+
+  /** The address of the ticket's struct mpsprot_context. */
+  long handoffContext(int ticket);
+
+  int handoffResolve(int ticket, int outcome);
+
+  /** Parked mutators: out[3i] tid, out[3i+1] address, out[3i+2] ns parked; returns how many. */
+  int handoffParked(long[] out, int max);
+
+  long counter(int which);
+
+  /** 1 if the context at ctx can be stepped. */
+  int canStep(long ctx);
+
+  /** 0, or ENOSYS when it cannot be stepped. */
+  int step(long ctx);
 }

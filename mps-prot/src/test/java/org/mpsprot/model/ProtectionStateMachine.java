@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import org.mpsprot.Access;
 import org.mpsprot.AccessSet;
+import org.mpsprot.FaultCounters;
 import org.mpsprot.Prot;
 import org.mpsprot.ProtBatch;
 import org.mpsprot.Region;
@@ -57,6 +59,7 @@ final class ProtectionStateMachine implements StateMachine<ProtectionStateMachin
     final long base;
     final int pages;
     final byte[] bytes;
+    final java.util.BitSet dirty = new java.util.BitSet();
 
     ModelRegion(long base, int pages, long page) {
       this.base = base;
@@ -69,6 +72,8 @@ final class ProtectionStateMachine implements StateMachine<ProtectionStateMachin
   static final class Real {
     final Prot prot = Prot.setup();
     final List<Region> regions = new ArrayList<>();
+    /** Regions other tests left live, which sync checks too. */
+    final int others = ((org.mpsprot.core.ProtModule) prot).regions().size();
   }
 
   @Override
@@ -107,8 +112,12 @@ final class ProtectionStateMachine implements StateMachine<ProtectionStateMachin
     } else if (kind < 14) {
       return new AliasWrite(idx, rand.nextInt(pages * (int) model.prot.granularity() / 8) * 8, rand.nextLong(1, Long.MAX_VALUE));
     } else if (kind < 16) {
-      return new Tamper(idx, from, rand.nextInt(4));
-    } else if (kind < 18) {
+      return rand.nextInt(3) == 0 ? new Tamper(idx, from, rand.nextInt(4))
+          : new Probe(idx, rand.nextInt(pages * (int) model.prot.granularity() / 8) * 8,
+              rand.nextBoolean() ? Access.WRITE : Access.READ, rand.nextLong(1, Long.MAX_VALUE));
+    } else if (kind < 17) {
+      return new Harvest(idx);
+    } else if (kind < 19) {
       return new Sync();
     }
     return new Close(idx);
@@ -135,6 +144,7 @@ final class ProtectionStateMachine implements StateMachine<ProtectionStateMachin
       assertArrayEquals(expectedModes, recorded, "record of region " + i);
       assertArrayEquals(aliasRw, OsMaps.perms(r.aliasBase(), m.pages, page), "alias view of region " + i);
       assertEquals(ByteBuffer.wrap(m.bytes), r.alias(), "contents of region " + i);
+      assertEquals(m.dirty, r.dirtyPages(), "dirty pages of region " + i);
     }
   }
 
@@ -151,6 +161,7 @@ final class ProtectionStateMachine implements StateMachine<ProtectionStateMachin
     public void run(Model m, Real s) {
       long page = m.prot.granularity();
       Region r = s.prot.reserve(pages * page);
+      r.setPolicy(org.mpsprot.BarrierPolicy.UNPROTECT);
       s.regions.add(r);
       m.prot.addRegion(r.base(), r.size());
       m.regions.add(new ModelRegion(r.base(), pages, page));
@@ -293,12 +304,80 @@ final class ProtectionStateMachine implements StateMachine<ProtectionStateMachin
     }
   }
 
+  /**
+   * A read or write through the mutator's view (JIT-compiled, so in Java state): it faults
+   * exactly when the model says, with the model's access kind, and the unprotect-and-record
+   * policy opens the page and records it as the model does.
+   */
+  record Probe(int idx, int offset, Access access, long value) implements Action<Model, Real> {
+    @Override
+    public boolean precondition(Model m) {
+      return live(m, idx) && offset + 8 <= m.regions.get(idx).bytes.length;
+    }
+
+    @Override
+    public void run(Model m, Real s) {
+      ModelRegion mr = m.regions.get(idx);
+      long address = mr.base + offset;
+      ProtModel.AccessCheck expected = m.prot.check(address, access);
+      FaultCounters before = s.prot.counters();
+      ByteBuffer view = s.regions.get(idx).mutatorView();
+      ByteBuffer shadow = ByteBuffer.wrap(mr.bytes).order(java.nio.ByteOrder.nativeOrder());
+      if (access == Access.WRITE) {
+        view.putLong(offset, value);
+        shadow.putLong(offset, value);
+      } else {
+        assertEquals(shadow.getLong(offset), view.getLong(offset), "value read through the mutator's view");
+      }
+      FaultCounters d = s.prot.counters().minus(before);
+      long faults = d.readFaults() + d.writeFaults();
+      assertEquals(expected.faults() ? 1 : 0, faults, "faults of " + this + " on a page with " + expected.mode() + ": " + d);
+      if (expected.faults()) {
+        assertEquals(1, access == Access.WRITE ? d.writeFaults() : d.readFaults(), "the access kind: " + d);
+        m.prot.unprotect(address, access);
+        if (access == Access.WRITE) {
+          mr.dirty.set((int) (offset / m.prot.granularity()));
+        }
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "probe(r" + idx + ", +" + offset + ", " + access + ")";
+    }
+  }
+
+  /** Harvest: exactly the pages the model saw written are reported and made read-only. */
+  record Harvest(int idx) implements Action<Model, Real> {
+    @Override
+    public boolean precondition(Model m) {
+      return live(m, idx);
+    }
+
+    @Override
+    public void run(Model m, Real s) {
+      ModelRegion mr = m.regions.get(idx);
+      java.util.BitSet reported = s.regions.get(idx).harvest(AccessSet.WRITE);
+      assertEquals(mr.dirty, reported, "pages reported by the harvest");
+      long page = m.prot.granularity();
+      for (int p = reported.nextSetBit(0); p >= 0; p = reported.nextSetBit(p + 1)) {
+        m.prot.set(mr.base + p * page, mr.base + (p + 1) * page, AccessSet.WRITE);
+      }
+      mr.dirty.clear();
+    }
+
+    @Override
+    public String toString() {
+      return "harvest(r" + idx + ")";
+    }
+  }
+
   record Sync() implements Action<Model, Real> {
     @Override
     public void run(Model m, Real s) {
       SyncReport report = s.prot.sync();
       assertTrue(report.clean(), report.toString());
-      assertEquals(m.regions.size(), report.regionsChecked());
+      assertEquals(m.regions.size() + s.others, report.regionsChecked());
     }
 
     @Override

@@ -253,4 +253,65 @@ public final class LinuxProtOs implements ProtOs {
       return System.getProperty("os.name") + " " + System.getProperty("os.version");
     }
   }
+
+  @Override
+  public int uninstall() {
+    return Shim.mpsprot_uninstall();
+  }
+
+  @Override
+  public int setPolicy(int slot, int policy, int fallback) {
+    return Shim.mpsprot_region_set_policy(slot, policy, fallback);
+  }
+
+  @Override
+  public java.nio.ByteBuffer bitmap(int slot, int which, long pages) {
+    long words = (pages + 63) / 64;
+    return buffer(Shim.mpsprot_region_bitmap(slot, which), words * 8);
+  }
+
+  @Override
+  public int harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found) {
+    return Shim.mpsprot_harvest(slot, first, count, modeAfter, out, found);
+  }
+
+  @Override
+  public int drainLog(int slot, java.nio.ByteBuffer out, int max) {
+    return Shim.mpsprot_log_drain(slot, out, max);
+  }
+
+  @Override
+  public int handoffWait(int timeoutMs) {
+    return Shim.mpsprot_handoff_wait(timeoutMs);
+  }
+
+  @Override
+  public long handoffContext(int ticket) {
+    return Shim.mpsprot_handoff_context(ticket);
+  }
+
+  @Override
+  public int handoffResolve(int ticket, int outcome) {
+    return Shim.mpsprot_handoff_resolve(ticket, outcome);
+  }
+
+  @Override
+  public int handoffParked(long[] out, int max) {
+    return Shim.mpsprot_handoff_parked(out, max);
+  }
+
+  @Override
+  public long counter(int which) {
+    return Shim.mpsprot_counter(which);
+  }
+
+  @Override
+  public int canStep(long ctx) {
+    return Shim.mpsprot_context_can_step(ctx);
+  }
+
+  @Override
+  public int step(long ctx) {
+    return Shim.mpsprot_context_step(ctx);
+  }
 }

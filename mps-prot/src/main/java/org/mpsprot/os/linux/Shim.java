@@ -1,7 +1,6 @@
 package org.mpsprot.os.linux;
 
 import com.sun.jna.Native;
-import com.sun.jna.NativeLibrary;
 
 /**
  * libmpsprot's API (mps-prot-native/src/main/c/mpsprot.h) through JNA direct mapping: static
@@ -12,7 +11,7 @@ final class Shim {
   static final int API_VERSION = 1;
 
   static {
-    Native.register(Shim.class, NativeLibrary.getInstance("mpsprot", Shim.class.getClassLoader()));
+    Native.register(Shim.class, org.mpsprot.os.ShimLibrary.INSTANCE);
   }
 
   private Shim() {}
@@ -48,4 +47,28 @@ final class Shim {
   static native int mpsprot_probe_uffd_wp_async(long[] detail);
 
   static native int mpsprot_probe_soft_dirty(long[] detail);
+
+  static native int mpsprot_uninstall();
+
+  static native int mpsprot_region_set_policy(int slot, int policy, int fallback);
+
+  static native long mpsprot_region_bitmap(int slot, int which);
+
+  static native int mpsprot_harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found);
+
+  static native int mpsprot_log_drain(int slot, java.nio.Buffer out, int max);
+
+  static native int mpsprot_handoff_wait(int timeoutMs);
+
+  static native long mpsprot_handoff_context(int ticket);
+
+  static native int mpsprot_handoff_resolve(int ticket, int outcome);
+
+  static native int mpsprot_handoff_parked(long[] out, int max);
+
+  static native long mpsprot_counter(int which);
+
+  static native int mpsprot_context_can_step(long ctx);
+
+  static native int mpsprot_context_step(long ctx);
 }
