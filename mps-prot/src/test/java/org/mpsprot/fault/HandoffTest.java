@@ -134,6 +134,22 @@ class HandoffTest {
   }
 
   @Test
+  void theCollectorMayStepTheInstructionAndLeaveThePageProtected() {
+    Region r = region(1);
+    List<String> seen = new CopyOnWriteArrayList<>();
+    r.setHandoff(ctx -> {
+      seen.add(ctx.canStepInstruction() + " " + ctx.stepInstruction());
+    }, HandoffFallback.FAIL_FAST);
+    r.protectAll(AccessSet.ALL);
+    r.alias().putLong(16, 99);
+    Accessors.putInt(r.base() + 8, 1234);
+    assertEquals(99, Accessors.getLong(r.base() + 16));
+    assertEquals(List.of("true OK", "true OK"), seen);
+    assertEquals(1234, r.alias().getInt(8));
+    assertEquals("---", org.mpsprot.testing.OsMaps.perms(r.base()), "stepped, never opened");
+  }
+
+  @Test
   void severalParkedMutatorsAreServedInAnyOrder() throws Exception {
     Region r = region(2);
     CountDownLatch secondResolved = new CountDownLatch(1);

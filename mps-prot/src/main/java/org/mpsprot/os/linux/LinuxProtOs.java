@@ -90,9 +90,18 @@ public final class LinuxProtOs implements ProtOs {
     }
   }
 
+  /** One native int per thread for mpsprot_protect's restore flag, so a call copies no array. */
+  private static final ThreadLocal<com.sun.jna.Memory> RESTORE_FLAG =
+      ThreadLocal.withInitial(() -> new com.sun.jna.Memory(4));
+
   @Override
   public int protect(int slot, long offset, long length, int modeBits, int[] restoreFailed) {
-    return Shim.mpsprot_protect(slot, offset, length, modeBits, restoreFailed);
+    com.sun.jna.Memory flag = RESTORE_FLAG.get();
+    int err = Shim.mpsprot_protect(slot, offset, length, modeBits, com.sun.jna.Pointer.nativeValue(flag));
+    if (err != 0) {
+      restoreFailed[0] = flag.getInt(0);
+    }
+    return err;
   }
 
   @Override

@@ -28,7 +28,8 @@ final class Shim {
 
   static native int mpsprot_region_destroy(int slot);
 
-  static native int mpsprot_protect(int slot, long offset, long length, int mode, int[] restoreFailed);
+  /** restoreFailed: the address of a native int32 (passed as a number: no array copy per call). */
+  static native int mpsprot_protect(int slot, long offset, long length, int mode, long restoreFailed);
 
   static native long mpsprot_region_record(int slot);
 
