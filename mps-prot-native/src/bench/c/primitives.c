@@ -10,7 +10,11 @@
  * so that the C and Java figures measure the same kernel work.
  */
 #define _GNU_SOURCE
+#include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +162,73 @@ static double bench_trap_unprot(long faults) {
   return (t1 - t0) / (double)faults;
 }
 
+/* handoff: the faulting thread's handler hands the fault to a second thread (futex) and
+ * waits; the second thread opens the page and wakes it; the store retries. */
+static _Atomic int handoff_state; /* 0 idle, 1 posted, 2 resolved, 3 stop */
+static char *handoff_page;
+
+static void futex_wait(_Atomic int *w, int v) {
+  syscall(SYS_futex, (int *)w, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic int *w) {
+  syscall(SYS_futex, (int *)w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static void handoff_handler(int sig, siginfo_t *si, void *uc) {
+  (void)sig;
+  (void)uc;
+  if (((uintptr_t)si->si_addr & ~(uintptr_t)(page - 1)) != (uintptr_t)handoff_page)
+    abort();
+  atomic_store(&handoff_state, 1);
+  futex_wake(&handoff_state);
+  int v;
+  while ((v = atomic_load(&handoff_state)) == 1)
+    futex_wait(&handoff_state, v);
+  atomic_store(&handoff_state, 0);
+}
+
+static void *handoff_resolver(void *arg) {
+  (void)arg;
+  for (;;) {
+    int v = atomic_load(&handoff_state);
+    if (v == 3)
+      return NULL;
+    if (v != 1) {
+      futex_wait(&handoff_state, v);
+      continue;
+    }
+    mprotect(handoff_page, (size_t)page, PROT_READ | PROT_WRITE);
+    atomic_store(&handoff_state, 2);
+    futex_wake(&handoff_state);
+  }
+}
+
+static double bench_handoff(long faults) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = handoff_handler;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &sa, &old);
+  handoff_page = map_twin(1, NULL);
+  atomic_store(&handoff_state, 0);
+  pthread_t t;
+  pthread_create(&t, NULL, handoff_resolver, NULL);
+  volatile char *v = handoff_page;
+  double t0 = now_ns();
+  for (long i = 0; i < faults; i++) {
+    protect(handoff_page, 1, PROT_READ);
+    v[8] = (char)i;
+  }
+  double t1 = now_ns();
+  atomic_store(&handoff_state, 3);
+  futex_wake(&handoff_state);
+  pthread_join(t, NULL);
+  sigaction(SIGSEGV, &old, NULL);
+  unmap_twin(handoff_page, NULL, 1);
+  return (t1 - t0) / (double)faults;
+}
+
 int main(int argc, char **argv) {
   int reps = argc > 1 ? atoi(argv[1]) : 11;
   long pages = argc > 2 ? atol(argv[2]) : 1000;
@@ -186,5 +257,8 @@ int main(int argc, char **argv) {
   for (int r = 0; r < reps; r++)
     a[r] = bench_trap_unprot(pages);
   report("trap_unprot", a, reps);
+  for (int r = 0; r < reps; r++)
+    a[r] = bench_handoff(pages);
+  report("handoff", a, reps);
   return 0;
 }

@@ -8,6 +8,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.mpsprot.AccessSet;
+import org.mpsprot.Accessors;
+import org.mpsprot.BarrierPolicy;
+import org.mpsprot.HandoffFallback;
 import org.mpsprot.Prot;
 import org.mpsprot.Region;
 
@@ -44,17 +47,34 @@ public final class Primitives {
     double[] merged = new double[repetitions];
     double[] protn = new double[repetitions];
     double[] map2 = new double[repetitions];
+    double[] trap = new double[repetitions];
+    double[] trapAccessor = new double[repetitions];
+    double[] handoff = new double[repetitions];
+    double[] stepLoad = new double[repetitions];
+    double[] stepStore = new double[repetitions];
     progress.println("primitives: warm-up");
-    protUnprot(new double[2][1], 0);
-    prot1Merged();
-    protN(pages * 4);
-    map2();
+    for (int w = 0; w < 3; w++) {
+      protUnprot(new double[2][1], 0);
+      prot1Merged();
+      protN(pages * 4);
+      map2();
+      trapUnprot(false);
+      trapUnprot(true);
+      handoff();
+      step(false);
+      step(true);
+    }
     for (int r = 0; r < repetitions; r++) {
       progress.printf("primitives: Java repetition %d of %d%n", r + 1, repetitions);
       protUnprot(prot1, r);
       merged[r] = prot1Merged();
       protn[r] = protN(pages * 4);
       map2[r] = map2();
+      trap[r] = trapUnprot(false);
+      trapAccessor[r] = trapUnprot(true);
+      handoff[r] = handoff();
+      stepLoad[r] = step(false);
+      stepStore[r] = step(true);
     }
     progress.println("primitives: C baseline");
     Map<String, CBaseline.Figure> c = CBaseline.run(repetitions, pages);
@@ -64,13 +84,23 @@ public final class Primitives {
     rows.add(row("unprot", prot1[1], c));
     rows.add(row("protn_per_page", protn, c));
     rows.add(row("map2", map2, c));
+    rows.add(row("trap_unprot", trap, c));
+    rows.add(row("trap_unprot_accessor", trapAccessor, c, "trap_unprot"));
+    rows.add(row("handoff", handoff, c));
+    rows.add(row("step_load", stepLoad, c));
+    rows.add(row("step_store", stepStore, c));
     return rows;
   }
 
   private static Row row(String name, double[] v, Map<String, CBaseline.Figure> c) {
+    return row(name, v, c, name);
+  }
+
+  /** A row whose C counterpart is {@code cName} (null when C has none). */
+  private static Row row(String name, double[] v, Map<String, CBaseline.Figure> c, String cName) {
     double[] s = v.clone();
     Arrays.sort(s);
-    CBaseline.Figure f = c.get(name);
+    CBaseline.Figure f = c.get(cName);
     return new Row(name, s[s.length / 2], s[0], s[s.length - 1], f == null ? null : f.median());
   }
 
@@ -138,6 +168,79 @@ public final class Primitives {
     long t1 = System.nanoTime();
     r.close();
     return (double) (t1 - t0) / pages;
+  }
+
+  /**
+   * trap_unprot: write-protect a page (ProtSet), store into it, the handler opens it
+   * (unprotect-and-record), the store retries; per round. The store is a JIT-compiled
+   * ByteBuffer.putLong (the Unsafe.putLong intrinsic), or the module's accessor.
+   */
+  private double trapUnprot(boolean accessor) {
+    try (Region r = prot.reserve(page)) {
+      r.setPolicy(BarrierPolicy.UNPROTECT);
+      ByteBuffer view = r.mutatorView();
+      long base = r.base();
+      long t0 = System.nanoTime();
+      for (long i = 0; i < pages; i++) {
+        prot.set(base, base + page, AccessSet.WRITE);
+        if (accessor) {
+          Accessors.putLong(base + 8, i);
+        } else {
+          view.putLong(8, i);
+        }
+      }
+      return (double) (System.nanoTime() - t0) / pages;
+    }
+  }
+
+  /**
+   * handoff: the same round, but the fault is resolved by a Java FaultHandler on the barrier
+   * thread (the mutator uses the accessor, so it parks in native state).
+   */
+  private double handoff() {
+    try (Region r = prot.reserve(page)) {
+      r.setHandoff(ctx -> prot.set(r.base(), r.limit(), AccessSet.EMPTY), HandoffFallback.FAIL_FAST);
+      long base = r.base();
+      long t0 = System.nanoTime();
+      for (long i = 0; i < pages; i++) {
+        prot.set(base, base + page, AccessSet.WRITE);
+        Accessors.putLong(base + 8, i);
+      }
+      return (double) (System.nanoTime() - t0) / pages;
+    }
+  }
+
+  /**
+   * step_load / step_store: a JIT-compiled 8-byte load or store on a no-access page under
+   * step-and-record; the handler emulates it and logs it, the page stays protected. The log is
+   * drained outside the timed loop's hot path every 2,048 accesses (its capacity is 4,096).
+   */
+  private double step(boolean store) {
+    try (Region r = prot.reserve(page)) {
+      r.setPolicy(BarrierPolicy.STEP);
+      r.protectAll(AccessSet.ALL);
+      ByteBuffer view = r.mutatorView();
+      long sum = 0;
+      long elapsed = 0;
+      for (long done = 0; done < pages; ) {
+        long n = Math.min(2048, pages - done);
+        long t0 = System.nanoTime();
+        for (long i = 0; i < n; i++) {
+          if (store) {
+            view.putLong(16, i);
+          } else {
+            sum += view.getLong(16);
+          }
+        }
+        elapsed += System.nanoTime() - t0;
+        r.drainLog();
+        done += n;
+      }
+      if (sum < 0) {
+        throw new IllegalStateException("unreachable: " + sum);
+      }
+      return (double) elapsed / pages;
+    }
   }
 
   /** The table: name, Java ns, C ns, ratio, spread (Java min to max), median. */

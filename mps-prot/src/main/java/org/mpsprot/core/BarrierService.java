@@ -84,12 +84,11 @@ final class BarrierService {
     ByteBuffer buf = os.buffer(address, ContextImpl.SIZE).order(ByteOrder.nativeOrder());
     RegionImpl region = module.regionBySlot(ContextImpl.slot(buf));
     ContextImpl ctx = new ContextImpl(os, address, buf, region);
-    String described = ctx.toString();
     int outcome = FAIL;
     try {
       FaultHandler handler = region == null ? null : region.handler();
       if (handler == null) {
-        errors.println("mps-prot: " + described + ": the region has no fault handler; the mutator fails fast");
+        errors.println("mps-prot: " + ctx + ": the region has no fault handler; the mutator fails fast");
       } else {
         long key = ((long) ctx.threadId() << 32) ^ ctx.address();
         handler.handle(ctx);
@@ -101,12 +100,12 @@ final class BarrierService {
         } else {
           unresolved.remove(key);
           errors.println("mps-prot: the fault handler returned " + MAX_UNRESOLVED + " times in a row"
-              + " without resolving the " + described + ": it must lower the page's protection or"
+              + " without resolving the " + ctx + ": it must lower the page's protection or"
               + " step the instruction; the mutator fails fast");
         }
       }
     } catch (Throwable t) {
-      errors.println("mps-prot: the fault handler threw on the " + described + "; the mutator fails fast:");
+      errors.println("mps-prot: the fault handler threw on the " + ctx + "; the mutator fails fast:");
       t.printStackTrace(errors);
     } finally {
       ctx.invalidate();
