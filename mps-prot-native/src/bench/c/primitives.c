@@ -143,12 +143,18 @@ static void trap_handler(int sig, siginfo_t *si, void *uc) {
   mprotect(p, (size_t)page, PROT_READ | PROT_WRITE);
 }
 
-static double bench_trap_unprot(long faults) {
-  struct sigaction sa, old;
+/* Installs h for SIGSEGV, keeping the previous action in *old. */
+static void catch_segv(void (*h)(int, siginfo_t *, void *), struct sigaction *old) {
+  struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = trap_handler;
+  sa.sa_sigaction = h;
   sa.sa_flags = SA_SIGINFO;
-  sigaction(SIGSEGV, &sa, &old);
+  sigaction(SIGSEGV, &sa, old);
+}
+
+static double bench_trap_unprot(long faults) {
+  struct sigaction old;
+  catch_segv(trap_handler, &old);
   trap_page = map_twin(1, NULL);
   volatile char *v = trap_page;
   double t0 = now_ns();
@@ -205,11 +211,8 @@ static void *handoff_resolver(void *arg) {
 }
 
 static double bench_handoff(long faults) {
-  struct sigaction sa, old;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = handoff_handler;
-  sa.sa_flags = SA_SIGINFO;
-  sigaction(SIGSEGV, &sa, &old);
+  struct sigaction old;
+  catch_segv(handoff_handler, &old);
   handoff_page = map_twin(1, NULL);
   atomic_store(&handoff_state, 0);
   pthread_t t;

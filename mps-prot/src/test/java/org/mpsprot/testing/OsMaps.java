@@ -14,38 +14,30 @@ public final class OsMaps {
 
   /** "rw-", "r--", "---" (and 'x' if executable) of the page at address, or "unmapped". */
   public static String perms(long address) {
-    try (BufferedReader in = new BufferedReader(new FileReader("/proc/self/maps"))) {
-      for (String line; (line = in.readLine()) != null; ) {
-        String[] f = line.split(" ", 3);
-        String[] range = f[0].split("-");
-        long lo = Long.parseUnsignedLong(range[0], 16);
-        long hi = Long.parseUnsignedLong(range[1], 16);
-        if (Long.compareUnsigned(address, lo) >= 0 && Long.compareUnsigned(address, hi) < 0) {
-          return f[1].substring(0, 3);
-        }
-      }
-      return "unmapped";
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return perms(address, 1, 1)[0];
   }
 
-  /** The permissions of each page of [base, base + pages * pageSize), in one read of the file. */
-  public static String[] perms(long base, long pages, long pageSize) {
-    String[] out = new String[(int) pages];
+  /**
+   * The permissions of each unit of [base, base + count * unit), in one read of the file
+   * ("unmapped" where no mapping covers it).
+   */
+  public static String[] perms(long base, long count, long unit) {
+    String[] out = new String[(int) count];
     java.util.Arrays.fill(out, "unmapped");
+    long end = base + count * unit;
     try (BufferedReader in = new BufferedReader(new FileReader("/proc/self/maps"))) {
       for (String line; (line = in.readLine()) != null; ) {
         String[] f = line.split(" ", 3);
         String[] range = f[0].split("-");
         long lo = Long.parseUnsignedLong(range[0], 16);
         long hi = Long.parseUnsignedLong(range[1], 16);
-        long end = base + pages * pageSize;
-        if (hi <= base || lo >= end) {
+        if (Long.compareUnsigned(hi, base) <= 0 || Long.compareUnsigned(lo, end) >= 0) {
           continue;
         }
-        for (long a = Math.max(lo, base); a < Math.min(hi, end); a += pageSize) {
-          out[(int) ((a - base) / pageSize)] = f[1].substring(0, 3);
+        long from = Long.compareUnsigned(lo, base) > 0 ? (lo - base) / unit : 0;
+        long to = Long.compareUnsigned(hi, end) < 0 ? (hi - base + unit - 1) / unit : count;
+        for (long i = from; i < to; i++) {
+          out[(int) i] = f[1].substring(0, 3);
         }
       }
       return out;
