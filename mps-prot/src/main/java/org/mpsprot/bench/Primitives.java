@@ -44,6 +44,7 @@ public final class Primitives {
   /** Runs every primitive (one warm-up repetition first, not counted), then the C baseline. */
   public List<Row> run(PrintStream progress) throws Exception {
     double[][] prot1 = new double[2][repetitions];
+    double[][] raw = new double[2][repetitions];
     double[] merged = new double[repetitions];
     double[] protn = new double[repetitions];
     double[] map2 = new double[repetitions];
@@ -55,6 +56,7 @@ public final class Primitives {
     progress.println("primitives: warm-up");
     for (int w = 0; w < 3; w++) {
       protUnprot(new double[2][1], 0);
+      rawProtUnprot(new double[2][1], 0);
       prot1Merged();
       protN(pages * 4);
       map2();
@@ -67,6 +69,7 @@ public final class Primitives {
     for (int r = 0; r < repetitions; r++) {
       progress.printf("primitives: Java repetition %d of %d%n", r + 1, repetitions);
       protUnprot(prot1, r);
+      rawProtUnprot(raw, r);
       merged[r] = prot1Merged();
       protn[r] = protN(pages * 4);
       map2[r] = map2();
@@ -80,8 +83,10 @@ public final class Primitives {
     Map<String, CBaseline.Figure> c = CBaseline.run(repetitions, pages);
     List<Row> rows = new ArrayList<>();
     rows.add(row("prot1", prot1[0], c));
+    rows.add(row("prot1_raw_jna", raw[0], c, "prot1"));
     rows.add(row("prot1_merged", merged, c));
     rows.add(row("unprot", prot1[1], c));
+    rows.add(row("unprot_raw_jna", raw[1], c, "unprot"));
     rows.add(row("protn_per_page", protn, c));
     rows.add(row("map2", map2, c));
     rows.add(row("trap_unprot", trap, c));
@@ -116,6 +121,26 @@ public final class Primitives {
       for (long i = 0; i < pages; i++) {
         long a = r.base() + (2 * i + 1) * page;
         prot.set(a, a + page, AccessSet.EMPTY);
+      }
+      long t2 = System.nanoTime();
+      out[0][rep] = (double) (t1 - t0) / pages;
+      out[1][rep] = (double) (t2 - t1) / pages;
+    }
+  }
+
+  /**
+   * prot1 and unprot with libc's mprotect called directly from Java (no module): what the same
+   * system call costs inside this JVM process.
+   */
+  private void rawProtUnprot(double[][] out, int rep) {
+    try (Region r = prot.reserve((2 * pages + 1) * page)) {
+      long t0 = System.nanoTime();
+      for (long i = 0; i < pages; i++) {
+        RawMprotect.mprotect(r.base() + (2 * i + 1) * page, page, RawMprotect.PROT_READ);
+      }
+      long t1 = System.nanoTime();
+      for (long i = 0; i < pages; i++) {
+        RawMprotect.mprotect(r.base() + (2 * i + 1) * page, page, RawMprotect.PROT_READ | RawMprotect.PROT_WRITE);
       }
       long t2 = System.nanoTime();
       out[0][rep] = (double) (t1 - t0) / pages;
