@@ -3,9 +3,12 @@
  * Loads and stores of the mutator's view that run in native code: a Java thread that
  * calls one (through JNA) is in the JVM's "in native" state, so a fault it takes may
  * park the thread until a Java collector resolves it (.rule.native).  The handler knows
- * these functions by their pc: they are the only code in the ELF section
- * "mpsprot_access", whose bounds the linker provides as __start_mpsprot_access and
- * __stop_mpsprot_access (see protsg_linux.c).
+ * these functions by their pc: they are the only code in their own section, whose
+ * bounds the OS seam finds (osdep.h OSDEP_ACCESSOR and osdep_in_accessor: on Linux the
+ * ELF section "mpsprot_access" with the linker's __start_mpsprot_access and
+ * __stop_mpsprot_access; on Windows the grouped PE section .text$mpsprot_1 between two
+ * marker functions; on macOS the Mach-O section __TEXT,__mpsprot_acc).  An explicit
+ * section also keeps GCC from splitting a body into a hot and a cold part.
  *
  * Every access is volatile, so the compiler emits exactly one load or store of the
  * named width (an access is the unit the handler resolves and STEP emulates) and never
@@ -13,10 +16,11 @@
  * section.  noinline keeps every body inside the section.
  */
 #include "mpsprot.h"
+#include "osdep.h"
 
 #include <stdint.h>
 
-#define ACCESSOR __attribute__((section("mpsprot_access"), noinline, used))
+#define ACCESSOR OSDEP_ACCESSOR
 
 ACCESSOR uint8_t mpsprot_get_u8(int64_t addr) {
   return *(volatile uint8_t *)(uintptr_t)addr;

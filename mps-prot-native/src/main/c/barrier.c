@@ -1,12 +1,14 @@
 /* barrier.c -- the barrier policies, harvest, the access log and the handoff
  * (docs/design/fault.md .policy, .sol.harvest, .sol.handoff)
  *
- * barrier_fault is called by the signal handler (protsg_linux.c) for a fault whose
- * address lies in a live region, with that region pinned.  Everything it reaches is
- * async-signal-safe (design .rule.signal): no allocation, no stdio, no lock a mutator
- * may hold (the BUSY bits of the record and the handoff slots are the only things it
- * waits on, and their holders never wait for a mutator), only raw system calls
- * (mprotect, futex, write, clock_gettime, sched_yield) and abort().
+ * barrier_fault is called by the fault handler (protsg_linux.c; protsg_windows.c,
+ * protsg_darwin.c) for a fault whose address lies in a live region, with that region
+ * pinned.  Everything it reaches is async-signal-safe (design .rule.signal): no
+ * allocation, no stdio, no lock a mutator may hold (the BUSY bits of the record and the
+ * handoff slots are the only things it waits on, and their holders never wait for a
+ * mutator), only raw system calls through the OS seams (protos.h: mprotect or
+ * VirtualProtect; osdep.h: futex or WaitOnAddress, write, the monotonic clock, yield)
+ * and the fail-fast exit.
  *
  * Which faults may park (.rule.native): a thread that faulted in JIT-compiled Java code
  * is "in Java" for the JVM, and parking it while a Java thread resolves the fault can
@@ -15,31 +17,20 @@
  * a native mutator.  Any other fault in a HANDOFF region takes the region's fallback.
  */
 #include "mpsprot.h"
+#include "osdep.h"
 #include "prmc.h"
 #include "protos.h"
 #include "region.h"
 #include "step.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
-#include <sched.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-
-/* The accessors' section (access.c); the linker defines its bounds. */
-extern const char __start_mpsprot_access[] __attribute__((visibility("hidden")));
-extern const char __stop_mpsprot_access[] __attribute__((visibility("hidden")));
 
 static _Atomic int64_t counters[MPSPROT_COUNT_N];
 
-/* Initial-exec TLS: no allocation on first touch, so the handler may use it. */
-static __thread int native_depth __attribute__((tls_model("initial-exec")));
-static __thread uintptr_t spurious_page __attribute__((tls_model("initial-exec")));
-static __thread int spurious_run __attribute__((tls_model("initial-exec")));
+/* Thread-local words of osdep.h (no allocation on first touch, so the handler may use
+ * them): OSDEP_TLS_NATIVE_DEPTH, and OSDEP_TLS_SPURIOUS_PAGE / _RUN, the page of this
+ * thread's last spurious fault and how many came in a row on it. */
 
 /* A thread that faults spuriously on the same page this many times in a row re-applies
  * the record to the page (the OS and the record disagree); at SPURIOUS_LIMIT it fails
@@ -57,18 +48,22 @@ int64_t mpsprot_counter(int which) {
   return atomic_load_explicit(&counters[which], memory_order_relaxed);
 }
 
-void mpsprot_native_mutator_begin(void) { native_depth++; }
-
-void mpsprot_native_mutator_end(void) {
-  if (native_depth > 0)
-    native_depth--;
+void mpsprot_native_mutator_begin(void) {
+  osdep_tls_set(OSDEP_TLS_NATIVE_DEPTH, osdep_tls_get(OSDEP_TLS_NATIVE_DEPTH) + 1);
 }
 
-/* ---- Fail fast: one message to fd 2 with write(2), then abort() ---------------- */
+void mpsprot_native_mutator_end(void) {
+  uintptr_t depth = osdep_tls_get(OSDEP_TLS_NATIVE_DEPTH);
+  if (depth > 0)
+    osdep_tls_set(OSDEP_TLS_NATIVE_DEPTH, depth - 1);
+}
+
+/* ---- Fail fast: one message to stderr (fd 2), then the process ends ---------------
+ * (osdep_fail_fast: abort() on Linux and macOS, TerminateProcess on Windows) */
 
 /* Kept out of line: their message buffer must not enlarge barrier_fault's frame (the
  * handler may run on a small alternate signal stack). */
-#define COLD __attribute__((noinline, cold))
+#define COLD OSDEP_COLD
 
 struct msg {
   char buf[1024];
@@ -146,18 +141,9 @@ static void msg_fault(struct msg *m, const struct mpsprot_context *ctx) {
 static _Noreturn COLD void msg_abort(struct msg *m) {
   if (m->n == sizeof m->buf)
     m->buf[m->n - 1] = '\n';
-  size_t done = 0;
-  while (done < m->n) {
-    ssize_t w = write(2, m->buf + done, m->n - done);
-    if (w > 0)
-      done += (size_t)w;
-    else if (w < 0 && errno == EINTR)
-      continue;
-    else
-      break;
-  }
+  osdep_write_stderr(m->buf, m->n);
   barrier_count(MPSPROT_COUNT_FAIL_FAST);
-  abort();
+  osdep_fail_fast();
 }
 
 #define RULE_NATIVE                                                                   \
@@ -230,11 +216,6 @@ static _Noreturn COLD void fail_disagree(const struct mpsprot_context *ctx, unsi
 
 /* ---- The fault path ------------------------------------------------------------ */
 
-static int in_accessor(uint64_t pc) {
-  return pc >= (uint64_t)(uintptr_t)__start_mpsprot_access
-         && pc < (uint64_t)(uintptr_t)__stop_mpsprot_access;
-}
-
 /* 1 if a page whose record is `mode` forbids `access` (a write, or an access of unknown
  * kind, is forbidden by every non-empty AccessSet: .if.set). */
 static int forbids(unsigned mode, int access) {
@@ -249,19 +230,20 @@ static int acquire_forbidding(struct region *r, size_t p, const struct mpsprot_c
                               unsigned *mode) {
   unsigned m = region_page_acquire(r, p);
   if (forbids(m, ctx->access)) {
-    spurious_run = 0;
+    if (osdep_tls_get(OSDEP_TLS_SPURIOUS_RUN) != 0) /* stores only after a spurious fault */
+      osdep_tls_set(OSDEP_TLS_SPURIOUS_RUN, 0);
     *mode = m;
     return 1;
   }
   barrier_count(MPSPROT_COUNT_SPURIOUS);
   size_t page = (size_t)protos_page_size();
   uintptr_t at = r->base + p * page;
-  if (spurious_page == at) {
-    spurious_run++;
-  } else {
-    spurious_page = at;
-    spurious_run = 1;
-  }
+  uintptr_t spurious_run = 1;
+  if (osdep_tls_get(OSDEP_TLS_SPURIOUS_PAGE) == at)
+    spurious_run = osdep_tls_get(OSDEP_TLS_SPURIOUS_RUN) + 1;
+  else
+    osdep_tls_set(OSDEP_TLS_SPURIOUS_PAGE, at);
+  osdep_tls_set(OSDEP_TLS_SPURIOUS_RUN, spurious_run);
   if (spurious_run >= SPURIOUS_LIMIT)
     fail_disagree(ctx, m);
   if (spurious_run >= SPURIOUS_REPAIR) {
@@ -359,7 +341,7 @@ int mpsprot_log_drain(int slot, struct mpsprot_log_entry *out, int max) {
 /* STEP (BUSY held on p, record `mode`): emulate the instruction through the alias view
  * and log it, leaving the protection as it is; else UNPROTECT. */
 static void step_fault(struct region *r, size_t p, struct mpsprot_context *ctx,
-                       ucontext_t *uc, unsigned mode) {
+                       osdep_fault_frame *uc, unsigned mode) {
   if (step_can(ctx)) {
     uint64_t pos;
     struct region_log_cell *c = log_reserve(r->log, &pos);
@@ -383,9 +365,9 @@ static void step_fault(struct region *r, size_t p, struct mpsprot_context *ctx,
 
 /* ---- The handoff (.sol.handoff) --------------------------------------------------
  * A fixed array of slots.  Each slot's word holds gen << 3 | state; the generation
- * makes tickets (gen << 6 | index) single-use.  Parked mutators futex-wait on their
- * slot's word; barrier threads futex-wait on post_seq; mutators that find no free slot
- * futex-wait on free_seq. */
+ * makes tickets (gen << 6 | index) single-use.  Parked mutators wait (osdep_wait: a
+ * futex on Linux, WaitOnAddress on Windows) on their slot's word; barrier threads wait
+ * on post_seq; mutators that find no free slot wait on free_seq. */
 
 #define HANDOFF_SLOTS 64
 #define HANDOFF_SHIFT 6 /* log2(HANDOFF_SLOTS) */
@@ -408,20 +390,6 @@ static _Atomic uint32_t post_seq, free_seq;
 static _Atomic int post_waiters, free_waiters;
 static _Atomic unsigned wait_start;
 
-static long futex_wait(_Atomic uint32_t *word, uint32_t expected, const struct timespec *rel) {
-  return syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected, rel, NULL, 0);
-}
-
-static void futex_wake(_Atomic uint32_t *word, int n) {
-  syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
-}
-
-static int64_t now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 static struct handoff_slot *claim_free_slot(void) {
   for (;;) {
     uint32_t seq = atomic_load(&free_seq);
@@ -436,28 +404,28 @@ static struct handoff_slot *claim_free_slot(void) {
      * changed free_seq, so the wait returns at once (EAGAIN); a freer that saw no
      * waiter incremented free_seq before we registered, which the wait sees too. */
     atomic_fetch_add(&free_waiters, 1);
-    futex_wait(&free_seq, seq, NULL);
+    osdep_wait(&free_seq, seq, -1);
     atomic_fetch_sub(&free_waiters, 1);
   }
 }
 
 /* Parks the calling mutator (the region is unpinned) until a barrier thread resolves
  * the fault; applies a step the collector made. */
-static void park(const struct mpsprot_context *ctx, ucontext_t *uc) {
+static void park(const struct mpsprot_context *ctx, osdep_fault_frame *uc) {
   struct handoff_slot *s = claim_free_slot();
   s->ctx = *ctx;
-  s->parked_ns = now_ns();
+  s->parked_ns = osdep_now_ns();
   uint32_t w = atomic_load_explicit(&s->word, memory_order_relaxed);
   uint32_t gen = HS_GEN(w);
   atomic_store(&s->word, HS_WORD(gen, HS_POSTED));
   atomic_fetch_add(&post_seq, 1);
   if (atomic_load(&post_waiters) > 0)
-    futex_wake(&post_seq, INT_MAX);
+    osdep_wake_all(&post_seq);
   for (;;) {
     w = atomic_load_explicit(&s->word, memory_order_acquire);
     if (HS_STATE(w) == HS_RESOLVED || HS_STATE(w) == HS_FAILED)
       break;
-    futex_wait(&s->word, w, NULL); /* EINTR, EAGAIN, spurious: look again */
+    osdep_wait(&s->word, w, -1); /* EINTR, EAGAIN, spurious: look again */
   }
   if (HS_STATE(w) == HS_FAILED)
     fail_unresolved(&s->ctx);
@@ -467,7 +435,7 @@ static void park(const struct mpsprot_context *ctx, ucontext_t *uc) {
   atomic_store(&s->word, HS_WORD(gen, HS_FREE));
   atomic_fetch_add(&free_seq, 1);
   if (atomic_load(&free_waiters) > 0)
-    futex_wake(&free_seq, INT_MAX);
+    osdep_wake_all(&free_seq);
 }
 
 static struct handoff_slot *ticket_slot(int ticket, uint32_t *gen) {
@@ -478,7 +446,8 @@ static struct handoff_slot *ticket_slot(int ticket, uint32_t *gen) {
 }
 
 int mpsprot_handoff_wait(int timeout_ms) {
-  int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ns() + (int64_t)timeout_ms * 1000000;
+  int64_t deadline =
+      timeout_ms < 0 ? INT64_MAX : osdep_now_ns() + (int64_t)timeout_ms * 1000000;
   atomic_fetch_add(&post_waiters, 1);
   for (;;) {
     uint32_t seq = atomic_load(&post_seq);
@@ -493,16 +462,13 @@ int mpsprot_handoff_wait(int timeout_ms) {
         return (int)(((HS_GEN(w) & TICKET_GEN_MASK) << HANDOFF_SHIFT) | (unsigned)i);
       }
     }
-    struct timespec rel, *relp = NULL;
+    int64_t left = -1;
     if (deadline != INT64_MAX) {
-      int64_t left = deadline - now_ns();
+      left = deadline - osdep_now_ns();
       if (left <= 0)
         break;
-      rel.tv_sec = left / 1000000000;
-      rel.tv_nsec = left % 1000000000;
-      relp = &rel;
     }
-    futex_wait(&post_seq, seq, relp);
+    osdep_wait(&post_seq, seq, left);
   }
   atomic_fetch_sub(&post_waiters, 1);
   return -1;
@@ -530,13 +496,13 @@ int mpsprot_handoff_resolve(int ticket, int outcome) {
   uint32_t to = HS_WORD(HS_GEN(w), outcome == MPSPROT_RESOLVE_RESUME ? HS_RESOLVED : HS_FAILED);
   if (!atomic_compare_exchange_strong(&s->word, &w, to))
     return EINVAL;
-  futex_wake(&s->word, 1);
+  osdep_wake_one(&s->word);
   return 0;
 }
 
 int mpsprot_handoff_parked(int64_t *out, int max) {
   int n = 0;
-  int64_t now = now_ns();
+  int64_t now = osdep_now_ns();
   for (int i = 0; i < HANDOFF_SLOTS && n < max; i++) {
     struct handoff_slot *s = &handoff[i];
     uint32_t w1 = atomic_load(&s->word);
@@ -556,7 +522,7 @@ int mpsprot_handoff_parked(int64_t *out, int max) {
 
 /* ---- The handler's entry -------------------------------------------------------- */
 
-int barrier_fault(int slot, const siginfo_t *info, ucontext_t *uc) {
+int barrier_fault(int slot, const osdep_fault_info *info, osdep_fault_frame *uc) {
   struct region *r = &region_table[slot];
   struct mpsprot_context ctx;
   if (prmc_capture(&ctx, info, uc) != PRMC_DATA) {
@@ -564,7 +530,7 @@ int barrier_fault(int slot, const siginfo_t *info, ucontext_t *uc) {
     return 0;
   }
   ctx.slot = slot;
-  if (in_accessor(ctx.pc) || native_depth > 0)
+  if (osdep_in_accessor(ctx.pc) || osdep_tls_get(OSDEP_TLS_NATIVE_DEPTH) > 0)
     ctx.flags |= MPSPROT_CTX_NATIVE;
   barrier_count(ctx.access == MPSPROT_ACCESS_READ ? MPSPROT_COUNT_FAULTS_READ
                                                    : MPSPROT_COUNT_FAULTS_WRITE);

@@ -2,7 +2,9 @@
  *
  * This is the only header a caller (the Java layer through JNA direct mapping, or a
  * native mutator written in C) includes.  Every function declared here is exported from
- * libmpsprot; everything else in the shim is hidden (-fvisibility=hidden).
+ * libmpsprot; everything else in the shim is hidden (-fvisibility=hidden; on Windows,
+ * mpsprot.dll exports exactly the functions marked __declspec(dllexport), which
+ * MPSPROT_API becomes when the DLL is built with MPSPROT_BUILD_DLL).
  *
  * Conventions (design/prot.md .shim.conventions):
  * - Functions that can fail return 0 on success or a positive errno value; they never
@@ -22,7 +24,15 @@
 
 #include <stdint.h>
 
+#if defined(_WIN32)
+#if defined(MPSPROT_BUILD_DLL)
+#define MPSPROT_API __declspec(dllexport)
+#else
+#define MPSPROT_API /* a caller, or a test linking the objects: plain declarations */
+#endif
+#else
 #define MPSPROT_API __attribute__((visibility("default")))
+#endif
 
 #define MPSPROT_ACCESS_READ  1
 #define MPSPROT_ACCESS_WRITE 2
@@ -31,7 +41,10 @@
 /* The number of region slots: a process can hold this many live regions at once. */
 #define MPSPROT_MAX_REGIONS 1024
 
-/* Stages of mpsprot_region_create, reported in out[3] when it fails. */
+/* Stages of mpsprot_region_create, reported in out[3] when it fails.  The names are
+ * Linux's; on Windows MEMFD is CreateFileMapping, MAP_MUTATOR and MAP_ALIAS the two
+ * MapViewOfFile calls, RECORD the bookkeeping VirtualAlloc (TRUNCATE does not occur);
+ * on macOS MEMFD is shm_open and TRUNCATE its ftruncate. */
 enum mpsprot_create_stage {
   MPSPROT_STAGE_NONE = 0,
   MPSPROT_STAGE_MEMFD = 1,      /* memfd_create */
@@ -105,9 +118,10 @@ MPSPROT_API int mpsprot_probe_soft_dirty(int64_t *detail);
 
 
 /* ---------------------------------------------------------------------------------
- * The fault path (docs/design/fault.md).  Implemented in protsg_linux.c (the handler),
- * prmc_<arch>.c (the mutator fault context), barrier.c (policies, harvest, handoff) and
- * access.c (the accessors).
+ * The fault path (docs/design/fault.md).  Implemented in protsg_<os>.c (the handler:
+ * signals on Linux and macOS, a vectored exception handler on Windows), prmc_*.c (the
+ * mutator fault context), barrier.c (policies, harvest, handoff) and access.c (the
+ * accessors).
  * --------------------------------------------------------------------------------- */
 
 /* Barrier policies, per region (.policy). */
@@ -146,7 +160,8 @@ struct mpsprot_context {
   uint64_t regs[32];  /*  48 */
   uint8_t insn[16];   /* 304: the instruction bytes at pc */
   uint8_t vregs[16][16]; /* 320 */
-  uint64_t ucontext;  /* 576: the thread's ucontext_t *, valid only while it is parked */
+  uint64_t ucontext;  /* 576: the thread's ucontext_t * (Windows: CONTEXT *), valid only
+                       * while it is parked */
 };                    /* 584 bytes */
 #define MPSPROT_CTX_NATIVE  1 /* taken in native state (accessor or native mutator) */
 #define MPSPROT_CTX_STEPPED 2 /* the instruction was emulated; resume after it */
@@ -167,7 +182,8 @@ MPSPROT_API int64_t mpsprot_region_bitmap(int slot, int which);
 MPSPROT_API int mpsprot_harvest(int slot, int64_t first, int64_t count, int mode_after,
                                 uint64_t *out, int64_t *found);
 
-/* Restores the previous SIGSEGV/SIGBUS actions.  EBUSY while any region is live. */
+/* Restores the previous SIGSEGV/SIGBUS actions (Windows: removes the vectored
+ * exception handler).  EBUSY while any region is live. */
 MPSPROT_API int mpsprot_uninstall(void);
 
 /* Accessors (.sol.accessor): loads and stores that run in native code, so that a fault
@@ -258,5 +274,40 @@ MPSPROT_API int mpsprot_uffd_harvest(int slot, int64_t first, int64_t count, uin
 /* Stops tracking (UFFDIO_UNREGISTER) and closes the userfaultfd.  0, or EINVAL when the
  * slot was not attached or its region was destroyed first (the fd is closed anyway). */
 MPSPROT_API int mpsprot_uffd_detach(int slot);
+
+/* ---------------------------------------------------------------------------------
+ * Windows only (declared and exported only when _WIN32 is defined): write watch and
+ * the raw error code.  Implemented in dirty_ww_windows.c and prot_windows.c.
+ *
+ * Dirty-page tracking with GetWriteWatch / ResetWriteWatch (docs/design/os.md
+ * .os.windows.ww).  Write watch needs private memory allocated with MEM_WRITE_WATCH,
+ * not the regions' section views, so it tracks memory of its own: no fault, no handler,
+ * no protection change; the OS records the first write of each page.
+ * --------------------------------------------------------------------------------- */
+#if defined(_WIN32)
+/* Allocates `size` bytes (a positive multiple of the page size) of zeroed, read-write,
+ * write-watched memory; *base receives its address.  0, EINVAL, ENFILE (256 live
+ * allocations), or the errno of VirtualAlloc's failure (ENOMEM: commit limit). */
+MPSPROT_API int mpsprot_ww_alloc(int64_t size, int64_t *base);
+
+/* Reports the pages of [first, first + count) (page numbers relative to base) written
+ * since their last harvest or reset (or the allocation), and resets them in the same
+ * kernel operation, so no write is ever missed: sets bit (p - first) of out[]
+ * (caller-zeroed, count bits) per page and *found = pages reported.  0, EINVAL (base not
+ * from mpsprot_ww_alloc, range outside it), or the errno of GetWriteWatch's failure
+ * (the pages from the failing call on stay recorded for the next harvest). */
+MPSPROT_API int mpsprot_ww_harvest(int64_t base, int64_t first, int64_t count,
+                                   uint64_t *out, int64_t *found);
+
+/* Forgets the writes to pages [first, first + count) of the allocation at base. */
+MPSPROT_API int mpsprot_ww_reset(int64_t base, int64_t first, int64_t count);
+
+/* Releases the allocation at base.  0, or EINVAL when base is not a live allocation. */
+MPSPROT_API int mpsprot_ww_free(int64_t base);
+
+/* The raw GetLastError code of the last Windows call that failed in the shim on the
+ * calling thread (its errno value is what the failing function returned). */
+MPSPROT_API uint32_t mpsprot_win_last_error(void);
+#endif /* _WIN32 */
 
 #endif /* MPSPROT_H */

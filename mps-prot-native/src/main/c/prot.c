@@ -2,16 +2,16 @@
  * the mutator registration behind ProtTramp
  *
  * Assumes: C11 atomics are lock-free for int and pointers (checked below), and the
- * OS seam (protos.h) does every system call.  Nothing here allocates from the C heap,
- * so that the fault handler may share the region table.
+ * OS seams do every system call: protos.h for memory, osdep.h for the rest (locks,
+ * yielding, thread-local words).  Nothing here allocates from the C heap, so that the
+ * fault handler may share the region table.
  */
 #include "mpsprot.h"
+#include "osdep.h"
 #include "protos.h"
 #include "region.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <sched.h>
 #include <string.h>
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "lock-free atomic int required");
@@ -22,16 +22,15 @@ _Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "lock-free atomic pointers require
 struct region region_table[MPSPROT_MAX_REGIONS];
 static _Atomic int slots_in_use; /* one past the highest slot ever used */
 static _Atomic int live_regions;
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static osdep_mutex table_lock = OSDEP_MUTEX_INIT;
 
-/* Initial-exec TLS: no allocation on first touch, so the handler may read it
- * (design .sol.tls). */
-static __thread int mutator_depth __attribute__((tls_model("initial-exec")));
+/* The mutator depth is a thread-local word of osdep.h (OSDEP_TLS_MUTATOR_DEPTH): no
+ * allocation on first touch, so the handler may read it (design .sol.tls). */
 
 int mpsprot_version(void) { return MPSPROT_API_VERSION; }
 
 /* mpsprot_setup and mpsprot_handler_installed live with the handler
- * (protsg_linux.c). */
+ * (protsg_linux.c, protsg_windows.c, protsg_darwin.c). */
 
 int64_t mpsprot_page_size(void) { return protos_page_size(); }
 
@@ -56,15 +55,15 @@ void region_unpin(int slot) {
   atomic_fetch_sub_explicit(&region_table[slot].users, 1, memory_order_release);
 }
 
-void region_table_lock(void) { pthread_mutex_lock(&table_lock); }
-void region_table_unlock(void) { pthread_mutex_unlock(&table_lock); }
+void region_table_lock(void) { osdep_mutex_lock(&table_lock); }
+void region_table_unlock(void) { osdep_mutex_unlock(&table_lock); }
 
 unsigned region_page_acquire(struct region *r, size_t p) {
   _Atomic unsigned char *b = &r->record[p];
   unsigned char v = atomic_load_explicit(b, memory_order_relaxed);
   for (;;) {
     if (v & REGION_BUSY) {
-      sched_yield();
+      osdep_yield();
       v = atomic_load_explicit(b, memory_order_relaxed);
       continue;
     }
@@ -120,7 +119,7 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
     return EINVAL;
   size_t pages = (size_t)(size / protos_page_size());
 
-  pthread_mutex_lock(&table_lock);
+  osdep_mutex_lock(&table_lock);
   int slot = -1;
   for (int i = 0; i < MPSPROT_MAX_REGIONS; i++) {
     if (atomic_load_explicit(&region_table[i].state, memory_order_acquire) == REGION_FREE) {
@@ -129,14 +128,14 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
     }
   }
   if (slot < 0) {
-    pthread_mutex_unlock(&table_lock);
+    osdep_mutex_unlock(&table_lock);
     out[3] = MPSPROT_STAGE_SLOTS;
     return ENFILE;
   }
   struct book_layout layout = book_layout(pages);
   unsigned char *record = protos_alloc(layout.bytes);
   if (record == NULL) {
-    pthread_mutex_unlock(&table_lock);
+    osdep_mutex_unlock(&table_lock);
     out[3] = MPSPROT_STAGE_RECORD;
     return ENOMEM;
   }
@@ -145,7 +144,7 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
   int err = protos_map_twin((size_t)size, &base, &alias, &stage);
   if (err != 0) {
     protos_free(record, layout.bytes);
-    pthread_mutex_unlock(&table_lock);
+    osdep_mutex_unlock(&table_lock);
     out[3] = stage;
     return err;
   }
@@ -166,7 +165,7 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
   if (slot + 1 > atomic_load_explicit(&slots_in_use, memory_order_relaxed))
     atomic_store_explicit(&slots_in_use, slot + 1, memory_order_release);
   atomic_fetch_add_explicit(&live_regions, 1, memory_order_acq_rel);
-  pthread_mutex_unlock(&table_lock);
+  osdep_mutex_unlock(&table_lock);
 
   out[0] = slot;
   out[1] = (int64_t)base;
@@ -182,16 +181,16 @@ struct region *region_live(int slot) {
 }
 
 int mpsprot_region_destroy(int slot) {
-  pthread_mutex_lock(&table_lock);
+  osdep_mutex_lock(&table_lock);
   struct region *r = region_live(slot);
   if (r == NULL) {
-    pthread_mutex_unlock(&table_lock);
+    osdep_mutex_unlock(&table_lock);
     return EINVAL;
   }
   /* Unregister first: from here on no fault is attributed to this region. */
   atomic_store_explicit(&r->state, REGION_DEAD, memory_order_release);
   while (atomic_load_explicit(&r->users, memory_order_acquire) != 0)
-    sched_yield();
+    osdep_yield();
   protos_unmap_twin(r->base, r->alias, r->limit - r->base);
   protos_free((void *)r->record, r->book_bytes);
   r->record = NULL;
@@ -199,7 +198,7 @@ int mpsprot_region_destroy(int slot) {
   r->log = NULL;
   atomic_fetch_sub_explicit(&live_regions, 1, memory_order_acq_rel);
   atomic_store_explicit(&r->state, REGION_FREE, memory_order_release);
-  pthread_mutex_unlock(&table_lock);
+  osdep_mutex_unlock(&table_lock);
   return 0;
 }
 
@@ -260,11 +259,14 @@ int mpsprot_protect(int slot, int64_t offset, int64_t length, int mode,
   return 0;
 }
 
-void mpsprot_mutator_enter(void) { mutator_depth++; }
-
-void mpsprot_mutator_leave(void) {
-  if (mutator_depth > 0)
-    mutator_depth--;
+void mpsprot_mutator_enter(void) {
+  osdep_tls_set(OSDEP_TLS_MUTATOR_DEPTH, osdep_tls_get(OSDEP_TLS_MUTATOR_DEPTH) + 1);
 }
 
-int mpsprot_mutator_depth(void) { return mutator_depth; }
+void mpsprot_mutator_leave(void) {
+  uintptr_t depth = osdep_tls_get(OSDEP_TLS_MUTATOR_DEPTH);
+  if (depth > 0)
+    osdep_tls_set(OSDEP_TLS_MUTATOR_DEPTH, depth - 1);
+}
+
+int mpsprot_mutator_depth(void) { return (int)osdep_tls_get(OSDEP_TLS_MUTATOR_DEPTH); }

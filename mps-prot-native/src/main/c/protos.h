@@ -1,16 +1,16 @@
 /* protos.h -- the OS seam of the shim
  *
  * The generic part of the shim (prot.c, the region table) calls only these functions
- * for anything that depends on the operating system.  One file implements them per OS:
- * prot_linux.c now; the Windows and macOS files plug in here (docs/design/prot.md
- * .seam.os).
+ * for anything that depends on the operating system's memory.  One file implements them
+ * per OS: prot_linux.c, prot_windows.c, prot_darwin.c (docs/design/os.md .seam.os); the
+ * other OS-dependent primitives are in osdep.h.
  *
  * Assumptions every implementation keeps:
  * - protos_set never grants execute permission (design .rule.noexec) and forbids writes
  *   whenever it forbids reads (no OS offers write-only pages: .if.set).
  * - Every function returns 0 or a positive errno value and leaves errno as it found it.
- * - None of them is called from the signal handler except protos_set, which must then
- *   be async-signal-safe (mprotect is).
+ * - None of them is called from the fault handler except protos_set, which must then
+ *   be async-signal-safe (mprotect is; so is VirtualProtect inside a vectored handler).
  */
 #ifndef MPSPROT_PROTOS_H
 #define MPSPROT_PROTOS_H

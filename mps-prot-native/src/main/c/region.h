@@ -17,9 +17,7 @@
 #include <stdint.h>
 
 #include "mpsprot.h"
-
-#include <signal.h>
-#include <ucontext.h>
+#include "osdep.h"
 
 enum region_state { REGION_FREE = 0, REGION_LIVE = 1, REGION_DEAD = 2 };
 
@@ -80,7 +78,7 @@ struct region *region_live(int slot);
 void region_table_lock(void);
 void region_table_unlock(void);
 
-/* The BUSY protocol on page p's record byte: region_page_acquire spins (sched_yield)
+/* The BUSY protocol on page p's record byte: region_page_acquire spins (osdep_yield)
  * until it sets BUSY over a value without it and returns that value (an AccessSet);
  * region_page_release stores mode (without BUSY) with release order.
  * Async-signal-safe. */
@@ -91,11 +89,11 @@ void region_page_release(struct region *r, size_t p, unsigned mode);
  * BUSY on them); 1 if an mprotect failed, else 0.  Used after a failed change. */
 int region_restore_runs(struct region *r, size_t first, size_t last);
 
-/* The barrier's entry from the handler (barrier.c), for a SIGSEGV whose address lies in
- * the pinned slot.  Unpins the slot.  Returns 1 when the fault was the module's (resolved,
- * or the process was aborted), 0 when the handler must pass it to the previous action
- * (not a data access).  Async-signal-safe. */
-int barrier_fault(int slot, const siginfo_t *info, ucontext_t *uc);
+/* The barrier's entry from the handler (barrier.c), for a fault (a SIGSEGV or SIGBUS;
+ * on Windows an access violation) whose address lies in the pinned slot.  Unpins the
+ * slot.  Returns 1 when the fault was the module's (resolved, or the process was
+ * aborted), 0 when the handler must pass it on (not a data access).  Async-signal-safe. */
+int barrier_fault(int slot, const osdep_fault_info *info, osdep_fault_frame *uc);
 
 /* Counts one event in the counters of mpsprot_counter.  Async-signal-safe. */
 void barrier_count(int which);

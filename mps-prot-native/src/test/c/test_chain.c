@@ -2,7 +2,10 @@
  * an SA_SIGINFO handler gets the same siginfo and the kernel's own ucontext (it can move
  * the pc), a plain handler gets the signal, SIG_DFL kills the process the default way;
  * SIGBUS too.  mpsprot_uninstall puts the previous action back; setup is idempotent
- * and thread-safe. */
+ * and thread-safe.
+ *
+ * Runs on x86-64 and on aarch64 (natively or under qemu-user): the store with a known
+ * address and the pc in the ucontext have one variant per architecture. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* REG_* of ucontext_t, dladdr */
 #endif
@@ -22,8 +25,9 @@
 
 static long page;
 
-/* A 6-byte store whose address we know: movl $0x12345678,(%rdi). */
 extern const char chain_insn[], chain_end[];
+#if defined(__x86_64__)
+/* A 6-byte store whose address we know: movl $0x12345678,(%rdi). */
 __attribute__((noinline, noipa)) static void asm_store(volatile uint32_t *p) {
   __asm__ volatile(".globl chain_insn\n"
                    "chain_insn:\n\t"
@@ -34,6 +38,27 @@ __attribute__((noinline, noipa)) static void asm_store(volatile uint32_t *p) {
                    : "D"(p)
                    : "memory");
 }
+#define UC_PC(uc) ((uc)->uc_mcontext.gregs[REG_RIP])
+#define UC_SET_PC(uc, v) ((uc)->uc_mcontext.gregs[REG_RIP] = (greg_t)(v))
+#elif defined(__aarch64__)
+/* The same on aarch64: w9 = 0x12345678, then a 4-byte store whose address we know. */
+__attribute__((noinline, noipa)) static void asm_store(volatile uint32_t *p) {
+  __asm__ volatile("movz w9, #0x5678\n\t"
+                   "movk w9, #0x1234, lsl #16\n"
+                   ".globl chain_insn\n"
+                   "chain_insn:\n\t"
+                   "str w9, [%0]\n"
+                   ".globl chain_end\n"
+                   "chain_end:\n\t"
+                   :
+                   : "r"(p)
+                   : "x9", "memory");
+}
+#define UC_PC(uc) ((uc)->uc_mcontext.pc)
+#define UC_SET_PC(uc, v) ((uc)->uc_mcontext.pc = (v))
+#else
+#error "test_chain: x86-64 or aarch64 only"
+#endif
 
 /* ---- The previous SA_SIGINFO handler ---- */
 
@@ -50,7 +75,7 @@ static void prev_info(int sig, siginfo_t *si, void *ucv) {
   info_sig = sig;
   info_code = si->si_code;
   info_addr = si->si_addr;
-  info_rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  info_rip = (uintptr_t)UC_PC(uc);
   sigset_t now;
   sigprocmask(SIG_BLOCK, NULL, &now);
   info_mask_ok = sigismember(&now, SIGUSR1) == 1; /* our sa_mask is applied */
@@ -62,7 +87,7 @@ static void prev_info(int sig, siginfo_t *si, void *ucv) {
     if (ftruncate(bus_fd, page) != 0)
       _exit(99);
   } else if (info_mode == 0 && info_rip == (uintptr_t)chain_insn) {
-    uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)chain_end; /* skip the store */
+    UC_SET_PC(uc, (uintptr_t)chain_end); /* skip the store */
   } else {
     mprotect(own_page, page, PROT_READ | PROT_WRITE);
   }

@@ -21,6 +21,22 @@ struct outcome {
   char err[4096];
 };
 
+/* Removes the line qemu-user adds to stderr when the emulated process dies of a signal
+ * ("qemu: uncaught target signal 6 (Aborted) - core dumped"): it is the emulator's
+ * report, not the module's message.  A native run never has such a line. */
+static void drop_emulator_lines(char *err) {
+  static const char tag[] = "qemu: uncaught target signal";
+  char *line = err;
+  while (*line != '\0') {
+    char *end = strchr(line, '\n');
+    size_t len = end != NULL ? (size_t)(end - line) + 1 : strlen(line);
+    if (strncmp(line, tag, sizeof tag - 1) == 0)
+      memmove(line, line + len, strlen(line + len) + 1);
+    else
+      line += len;
+  }
+}
+
 static void run_child(void (*body)(void), struct outcome *o) {
   int fds[2];
   if (pipe(fds) != 0) {
@@ -47,6 +63,7 @@ static void run_child(void (*body)(void), struct outcome *o) {
   o->err[n] = '\0';
   close(fds[0]);
   waitpid(pid, &o->status, 0);
+  drop_emulator_lines(o->err);
 }
 
 static int64_t fault_addr;

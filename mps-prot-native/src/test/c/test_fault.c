@@ -1,7 +1,11 @@
 /* test_fault.c -- the fault path inside regions: the context the handler captures
  * (checked by a second thread through the handoff), HANDOFF with several mutators and
  * barrier threads, UNPROTECT with its dirty and touched bits, spurious faults, STEP and
- * its fallback, the access log. */
+ * its fallback, the access log.
+ *
+ * Runs on x86-64 and on aarch64 (natively or under qemu-user): the parts that depend on
+ * the CPU (inline assembly, register numbers, instruction bytes) have one variant per
+ * architecture, chosen with #if; the x86-64 variants are the original checks. */
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* REG_* of ucontext_t, dladdr */
@@ -79,6 +83,35 @@ static const char *symbol_at(uint64_t pc) {
   return info.dli_sname;
 }
 
+#if defined(__x86_64__)
+#define HOST_ARCH MPSPROT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define HOST_ARCH MPSPROT_ARCH_AARCH64
+#else
+#error "test_fault: x86-64 or aarch64 only"
+#endif
+
+/* A context for the store that mpsprot_put_u32 and plain_store compile to, at addr:
+ * x86-64 mov %esi,(%rdi); aarch64 str w1,[x0]. */
+static void probe_store(struct mpsprot_context *probe, struct region *r, char *addr) {
+  memset(probe, 0, sizeof *probe);
+  probe->address = (uint64_t)(uintptr_t)addr;
+  probe->arch = HOST_ARCH;
+  probe->access = MPSPROT_ACCESS_WRITE;
+  probe->slot = r->slot;
+#if defined(__x86_64__)
+  probe->insn[0] = 0x89; /* mov %esi,(%rdi): what mpsprot_put_u32 compiles to here */
+  probe->insn[1] = 0x37;
+  probe->insn_len = 2;
+  probe->regs[7] = probe->address;
+#else
+  static const uint8_t str_w1_x0[4] = {0x01, 0x00, 0x00, 0xb9}; /* str w1,[x0] */
+  memcpy(probe->insn, str_w1_x0, 4);
+  probe->insn_len = 4;
+  probe->regs[0] = probe->address;
+#endif
+}
+
 /* ---- A resolver thread: takes one ticket, copies the context, runs an action ---- */
 
 struct resolver {
@@ -145,10 +178,15 @@ static void test_handoff_accessors(void) {
   CHECK(c->flags & MPSPROT_CTX_NATIVE, "native flag (accessor), flags %d", c->flags);
   CHECK(c->tid == gettid_(), "tid %d, want %d", c->tid, gettid_());
   CHECK(c->slot == r.slot, "slot %d", c->slot);
-  CHECK(c->arch == MPSPROT_ARCH_X86_64, "arch %d", c->arch);
+  CHECK(c->arch == HOST_ARCH, "arch %d", c->arch);
+#if defined(__x86_64__)
   CHECK(c->insn_len > 0 && c->insn_len <= 16, "insn_len %d", c->insn_len);
+#else
+  CHECK(c->insn_len == 4, "insn_len %d", c->insn_len);
+#endif
   CHECK(c->insn_len > 0 && memcmp(c->insn, (void *)(uintptr_t)c->pc, (size_t)c->insn_len) == 0,
         "insn bytes are the code at pc");
+#if defined(__x86_64__)
   CHECK(c->regs[7] == (uint64_t)(uintptr_t)addr, "rdi (regs[7]) holds the address: %lx",
         (unsigned long)c->regs[7]);
   CHECK((uint32_t)c->regs[6] == 0xdeadbeefu, "esi (regs[6]) holds the value: %lx",
@@ -156,6 +194,15 @@ static void test_handoff_accessors(void) {
   CHECK(c->regs[4] == c->sp && c->sp != 0, "rsp (regs[4]) equals sp");
   CHECK(c->regs[16] & 2, "rflags (regs[16]) bit 1 is always set: %lx",
         (unsigned long)c->regs[16]);
+#else
+  CHECK(c->regs[0] == (uint64_t)(uintptr_t)addr, "x0 (regs[0]) holds the address: %lx",
+        (unsigned long)c->regs[0]);
+  CHECK((uint32_t)c->regs[1] == 0xdeadbeefu, "w1 (regs[1]) holds the value: %lx",
+        (unsigned long)c->regs[1]);
+  CHECK(c->regs[31] == c->sp && c->sp != 0 && c->sp % 16 == 0, "sp (regs[31]) equals sp");
+  printf("test_fault: note: aarch64 access kind from %s\n",
+         (c->flags & MPSPROT_CTX_ESR) ? "the ESR record" : "the instruction (no ESR record)");
+#endif
   CHECK(c->ucontext != 0, "ucontext pointer");
   CHECK(s.parked_n == 1 && s.parked[0] == gettid_()
             && s.parked[1] == (int64_t)(uintptr_t)addr && s.parked[2] >= 0,
@@ -184,15 +231,8 @@ static void test_handoff_accessors(void) {
 
   /* The Java collector's ProtStepInstruction on a parked accessor fault. */
   protect(&r, 3, 1, MPSPROT_ACCESS_WRITE);
-  struct mpsprot_context probe = {0};
-  probe.address = (uint64_t)(uintptr_t)(r.base + 3 * page);
-  probe.arch = MPSPROT_ARCH_X86_64;
-  probe.access = MPSPROT_ACCESS_WRITE;
-  probe.slot = r.slot;
-  probe.insn[0] = 0x89; /* mov %esi,(%rdi): what mpsprot_put_u32 compiles to here */
-  probe.insn[1] = 0x37;
-  probe.insn_len = 2;
-  probe.regs[7] = probe.address;
+  struct mpsprot_context probe;
+  probe_store(&probe, &r, r.base + 3 * page);
   if (mpsprot_context_can_step((int64_t)(uintptr_t)&probe)) {
     s.step = 1;
     resolver_start(&s, &r, -1);
@@ -203,7 +243,7 @@ static void test_handoff_accessors(void) {
     CHECK(*(uint32_t *)(r.alias + 3 * page + 4) == 77, "the collector's step stored");
     CHECK(record(&r, 3) == MPSPROT_ACCESS_WRITE, "the page stays protected after a step");
   } else {
-    printf("test_fault: note: the decoders cannot step mov %%esi,(%%rdi): "
+    printf("test_fault: note: the decoders cannot step the store of mpsprot_put_u32: "
            "collector-step check skipped\n");
   }
   CHECK(mpsprot_region_destroy(r.slot) == 0, "destroy");
@@ -261,6 +301,7 @@ static void test_accessors(void) {
 
 extern const char fault_step_insn[], fault_step_end[];
 
+#if defined(__x86_64__)
 /* Sets known values in rcx, r8, xmm2, zeroes rax and xmm1, stores to *p (6 bytes:
  * c7 07 44 33 22 11), then returns rax and xmm1 as they are after the store. */
 __attribute__((noinline, noipa)) static uint64_t asm_store(volatile uint32_t *p,
@@ -283,6 +324,39 @@ __attribute__((noinline, noipa)) static uint64_t asm_store(volatile uint32_t *p,
   *xmm1 = rdx;
   return rax;
 }
+#define ASM_STORE_INSN_LEN 16 /* the 16 bytes at pc are all readable */
+static const uint8_t asm_store_insn[6] = {0xc7, 0x07, 0x44, 0x33, 0x22, 0x11};
+#else
+/* The same on aarch64, with the same register numbers: x1 = 0x5151, x8 = 0x8888,
+ * v2 = 0x5151, x0 and v1 zeroed, then str w9,[x10] (b9000149) with w9 = 0x11223344 and
+ * x10 = p; returns x0 and the low 8 bytes of v1 as they are after the store. */
+__attribute__((noinline, noipa)) static uint64_t asm_store(volatile uint32_t *p,
+                                                           uint64_t *xmm1) {
+  uint64_t x0, d1;
+  __asm__ volatile("mov x10, %2\n\t"
+                   "mov x1, #0x5151\n\t"
+                   "mov x8, #0x8888\n\t"
+                   "fmov d2, x1\n\t"
+                   "mov x0, #0\n\t"
+                   "movi v1.2d, #0\n\t"
+                   "movz w9, #0x3344\n\t"
+                   "movk w9, #0x1122, lsl #16\n"
+                   ".globl fault_step_insn\n"
+                   "fault_step_insn:\n\t"
+                   "str w9, [x10]\n"
+                   ".globl fault_step_end\n"
+                   "fault_step_end:\n\t"
+                   "mov %0, x0\n\t"
+                   "fmov %1, d1\n\t"
+                   : "=r"(x0), "=r"(d1)
+                   : "r"(p)
+                   : "x0", "x1", "x8", "x9", "x10", "v1", "v2", "memory");
+  *xmm1 = d1;
+  return x0;
+}
+#define ASM_STORE_INSN_LEN 4
+static const uint8_t asm_store_insn[4] = {0x49, 0x01, 0x00, 0xb9};
+#endif
 
 /* A collector that "steps" the store by hand: the store through the alias, rax and
  * xmm1 changed, pc advanced. */
@@ -324,9 +398,9 @@ static void test_native_mutator(void) {
   uint64_t x2;
   memcpy(&x2, c->vregs[2], 8);
   CHECK(x2 == 0x5151, "xmm2 (vregs[2]) low bytes %lx", (unsigned long)x2);
-  static const uint8_t want[6] = {0xc7, 0x07, 0x44, 0x33, 0x22, 0x11};
-  CHECK(c->insn_len == 16 && memcmp(c->insn, want, 6) == 0, "insn bytes (len %d)",
-        c->insn_len);
+  CHECK(c->insn_len == ASM_STORE_INSN_LEN
+            && memcmp(c->insn, asm_store_insn, sizeof asm_store_insn) == 0,
+        "insn bytes (len %d)", c->insn_len);
 
   /* Resolved by a hand-made step: registers, xmm and pc written back; the page stays
    * protected. */
@@ -346,6 +420,7 @@ static void test_native_mutator(void) {
   CHECK(mpsprot_region_destroy(r.slot) == 0, "destroy");
 }
 
+#if defined(__x86_64__)
 /* The instruction bytes near the end of a code page: no read into an unreadable page. */
 static void test_insn_near_page_end(void) {
   static const uint8_t code[7] = {0xc7, 0x07, 0x44, 0x33, 0x22, 0x11, 0xc3};
@@ -381,6 +456,45 @@ static void test_insn_near_page_end(void) {
   CHECK(mpsprot_region_destroy(r.slot) == 0, "destroy");
   munmap(m, 2 * page);
 }
+#else
+/* aarch64: code generated at run time in the last 8 bytes of a page (str w1,[x0]; ret),
+ * the next page unreadable or readable: the context holds exactly the 4 bytes at pc. */
+static void test_insn_near_page_end(void) {
+  static const uint8_t code[8] = {0x01, 0x00, 0x00, 0xb9, 0xc0, 0x03, 0x5f, 0xd6};
+  uint8_t *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  memset(m, 0, 2 * page); /* 0 is udf #0 */
+  memcpy(m + page - 8, code, 8);
+  __builtin___clear_cache((char *)m, (char *)m + page);
+  if (mprotect(m, page, PROT_READ | PROT_EXEC) != 0) {
+    printf("test_fault: note: no executable mapping here (%s): insn-at-page-end skipped\n",
+           strerror(errno));
+    munmap(m, 2 * page);
+    return;
+  }
+  void (*f)(volatile uint32_t *, uint32_t) =
+      (void (*)(volatile uint32_t *, uint32_t))(void *)(m + page - 8);
+  struct region r = make_region(1, MPSPROT_POLICY_HANDOFF, MPSPROT_FALLBACK_FAIL_FAST);
+  for (int readable = 0; readable <= 1; readable++) {
+    mprotect(m + page, page, readable ? PROT_READ : PROT_NONE);
+    protect(&r, 0, 1, MPSPROT_ACCESS_WRITE);
+    struct resolver s = {0};
+    resolver_start(&s, &r, 0);
+    mpsprot_native_mutator_begin();
+    f((volatile uint32_t *)r.base, 0x11223344u);
+    mpsprot_native_mutator_end();
+    pthread_join(s.thread, NULL);
+    CHECK(s.seen.pc == (uint64_t)(uintptr_t)(m + page - 8), "pc 8 bytes before the page end");
+    CHECK(s.seen.insn_len == 4, "next page %s: insn_len %d", readable ? "readable" : "unreadable",
+          s.seen.insn_len);
+    CHECK(memcmp(s.seen.insn, code, 4) == 0, "the instruction's bytes");
+    CHECK(s.seen.access == MPSPROT_ACCESS_WRITE, "a write: access %d", s.seen.access);
+    CHECK(*(uint32_t *)r.base == 0x11223344u, "stored after resume");
+    *(uint32_t *)r.base = 0;
+  }
+  CHECK(mpsprot_region_destroy(r.slot) == 0, "destroy");
+  munmap(m, 2 * page);
+}
+#endif
 
 /* ---- Many mutators, many barrier threads, more parked than slots ---- */
 
@@ -563,6 +677,7 @@ static void test_spurious_race(void) {
 
 /* ---- STEP ---- */
 
+#if defined(__x86_64__)
 /* lock incl (%rdi): a read-modify-write the decoders refuse (LOCK prefix). */
 __attribute__((noinline, noipa)) static void locked_inc(volatile uint32_t *p) {
   __asm__ volatile("lock incl (%0)" : : "D"(p) : "memory");
@@ -571,23 +686,34 @@ __attribute__((noinline, noipa)) static void locked_inc(volatile uint32_t *p) {
 __attribute__((noinline, noipa)) static void plain_store(volatile uint32_t *p, uint32_t v) {
   __asm__ volatile("movl %1, (%0)" : : "D"(p), "S"(v) : "memory");
 }
+#else
+/* An exclusive load/store loop (ARMv8.0, no LSE needed): the decoder refuses STXR; the
+ * fault clears the exclusive monitor, so the loop runs again after the page opens. */
+__attribute__((noinline, noipa)) static void locked_inc(volatile uint32_t *p) {
+  uint32_t v, fail;
+  __asm__ volatile("1: ldxr %w0, [%2]\n\t"
+                   "add %w0, %w0, #1\n\t"
+                   "stxr %w1, %w0, [%2]\n\t"
+                   "cbnz %w1, 1b"
+                   : "=&r"(v), "=&r"(fail)
+                   : "r"(p)
+                   : "memory");
+}
+
+__attribute__((noinline, noipa)) static void plain_store(volatile uint32_t *p, uint32_t v) {
+  __asm__ volatile("str %w1, [%0]" : : "r"(p), "r"(v) : "memory");
+}
+#endif
 
 static void test_step(void) {
   struct region r = make_region(2, MPSPROT_POLICY_STEP, MPSPROT_FALLBACK_FAIL_FAST);
   struct mpsprot_log_entry e[8];
   CHECK(mpsprot_log_drain(r.slot, e, 8) == 0, "an empty log");
-  struct mpsprot_context probe = {0};
-  probe.address = (uint64_t)(uintptr_t)r.base;
-  probe.arch = MPSPROT_ARCH_X86_64;
-  probe.access = MPSPROT_ACCESS_WRITE;
-  probe.slot = r.slot;
-  probe.insn[0] = 0x89; /* mov %esi,(%rdi) */
-  probe.insn[1] = 0x37;
-  probe.insn_len = 2;
-  probe.regs[7] = probe.address;
+  struct mpsprot_context probe;
+  probe_store(&probe, &r, r.base);
   int stepping = mpsprot_context_can_step((int64_t)(uintptr_t)&probe);
   if (!stepping)
-    printf("test_fault: note: no decoder steps mov %%esi,(%%rdi): STEP must fall back\n");
+    printf("test_fault: note: no decoder steps plain_store's store: STEP must fall back\n");
 
   int64_t st = mpsprot_counter(MPSPROT_COUNT_STEPPED);
   int64_t un = mpsprot_counter(MPSPROT_COUNT_UNPROTECTED);

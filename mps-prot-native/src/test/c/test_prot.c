@@ -32,6 +32,18 @@ static const char *os_perms(uintptr_t addr) {
   return perms;
 }
 
+/* The number of lines /proc/self/maps has now. */
+static int maps_lines(void) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  char line[512];
+  int n = 0;
+  while (f && fgets(line, sizeof line, f))
+    n++;
+  if (f)
+    fclose(f);
+  return n;
+}
+
 static const char *expected_perms(int mode) {
   return (mode & MPSPROT_ACCESS_READ) ? "--" : (mode & MPSPROT_ACCESS_WRITE) ? "r-" : "rw";
 }
@@ -127,8 +139,18 @@ static void test_map_count_exhaustion(void) {
   /* A request spanning many differing pages must be refused whole or applied whole. */
   unsigned char *record = (unsigned char *)(uintptr_t)mpsprot_region_record(slot);
   CHECK(record[i] == 0, "the failed page is recorded as before");
-  CHECK(strcmp(os_perms((uintptr_t)out[1] + (uintptr_t)(i * page)), "rw") == 0,
-        "the failed page kept its protection");
+  uintptr_t failed = (uintptr_t)out[1] + (uintptr_t)(i * page);
+  if (maps_lines() == 0) {
+    /* qemu-user synthesises /proc/self/maps for the emulated process and gives an empty
+     * file once the host's map count is exhausted (a real kernel never does): ask the
+     * page itself instead. */
+    printf("test_prot: note: /proc/self/maps is empty at the map-count limit (qemu-user): "
+           "the failed page is probed by access instead\n");
+    CHECK(!faults((volatile char *)failed, 0) && !faults((volatile char *)failed, 1),
+          "the failed page kept its protection (read and write work)");
+  } else {
+    CHECK(strcmp(os_perms(failed), "rw") == 0, "the failed page kept its protection");
+  }
   CHECK(mpsprot_region_destroy(slot) == 0, "destroy large");
 }
 

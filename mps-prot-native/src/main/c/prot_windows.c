@@ -1,0 +1,145 @@
+/* prot_windows.c -- the OS seam (protos.h) for Windows
+ *
+ * Assumes Windows (x86-64; tested under Wine 8), built with mingw-w64.
+ *
+ * The page size is GetSystemInfo's dwPageSize (4 KiB on x86-64), never assumed.  Views
+ * of a section are placed at the allocation granularity (dwAllocationGranularity,
+ * 64 KiB), so a region's two views each start on a 64 KiB boundary; the region size
+ * itself need only be a multiple of the page size (the rest of the last 64 KiB block is
+ * reserved and inaccessible, never part of the region).
+ *
+ * A region is a pagefile-backed section (CreateFileMapping on INVALID_HANDLE_VALUE,
+ * SEC_COMMIT: the whole size is charged to the commit limit at once, and zeroed) mapped
+ * twice with MapViewOfFile(FILE_MAP_READ | FILE_MAP_WRITE): the mutator's view, whose
+ * protection protos_set changes, and the collector's alias view, which stays read-write
+ * (Appel and Li's MAP2; design .sol.alias).  The section handle is closed once both
+ * views exist: the views keep the memory alive.
+ *
+ * protos_set is VirtualProtect on the mutator's view: EMPTY -> PAGE_READWRITE,
+ * {WRITE} -> PAGE_READONLY, {READ} and {READ, WRITE} -> PAGE_NOACCESS (.if.set); never
+ * an execute permission (.rule.noexec).  A view mapped with FILE_MAP_WRITE accepts all
+ * three.  VirtualProtect is a plain system call, safe inside the vectored exception
+ * handler.
+ *
+ * Errors: GetLastError codes become errno values through osdep_errno_of (the table is
+ * in osdep_windows.c and docs/design/os.md .os.windows.errors); the raw code of the last
+ * failure on the calling thread is mpsprot_win_last_error().  The region-creation
+ * stages keep their Linux names: MPSPROT_STAGE_MEMFD is CreateFileMapping,
+ * MPSPROT_STAGE_MAP_MUTATOR and _MAP_ALIAS are the two MapViewOfFile calls,
+ * MPSPROT_STAGE_RECORD is the bookkeeping VirtualAlloc; MPSPROT_STAGE_TRUNCATE never
+ * happens (the section has its size from the start).
+ *
+ * Bookkeeping memory (protos_alloc) is VirtualAlloc(MEM_RESERVE | MEM_COMMIT,
+ * PAGE_READWRITE): zeroed; its pages are charged to the commit limit but only backed
+ * when touched.
+ */
+#include "mpsprot.h"
+#include "osdep.h"
+#include "protos.h"
+
+#include <errno.h>
+
+static _Atomic int64_t page_size;
+
+int64_t protos_page_size(void) {
+  int64_t p = atomic_load_explicit(&page_size, memory_order_relaxed);
+  if (p == 0) { /* racy but idempotent: every thread computes the same value */
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    p = (int64_t)si.dwPageSize;
+    atomic_store_explicit(&page_size, p, memory_order_relaxed);
+  }
+  return p;
+}
+
+static DWORD prot_of(int mode) {
+  if (mode & MPSPROT_ACCESS_READ)
+    return PAGE_NOACCESS; /* forbidding reads forbids writes too: .if.set */
+  if (mode & MPSPROT_ACCESS_WRITE)
+    return PAGE_READONLY;
+  return PAGE_READWRITE; /* never PAGE_EXECUTE_*: .rule.noexec */
+}
+
+int protos_set(uintptr_t base, size_t len, int mode) {
+  DWORD saved = GetLastError(), old;
+  int err = 0;
+  if (!VirtualProtect((void *)base, len, prot_of(mode), &old))
+    err = osdep_errno_of(GetLastError());
+  SetLastError(saved);
+  return err;
+}
+
+int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage) {
+  DWORD saved = GetLastError();
+  int err = 0;
+  uint64_t s = (uint64_t)size;
+  HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_COMMIT,
+                                (DWORD)(s >> 32), (DWORD)(s & 0xffffffffu), NULL);
+  if (h == NULL) {
+    err = osdep_errno_of(GetLastError());
+    *stage = MPSPROT_STAGE_MEMFD;
+    goto out;
+  }
+  void *m = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, size);
+  if (m == NULL) {
+    err = osdep_errno_of(GetLastError());
+    *stage = MPSPROT_STAGE_MAP_MUTATOR;
+    goto close_handle;
+  }
+  void *a = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, size);
+  if (a == NULL) {
+    err = osdep_errno_of(GetLastError());
+    *stage = MPSPROT_STAGE_MAP_ALIAS;
+    UnmapViewOfFile(m);
+    goto close_handle;
+  }
+  *base = (uintptr_t)m;
+  *alias = (uintptr_t)a;
+close_handle:
+  CloseHandle(h);
+out:
+  SetLastError(saved);
+  return err;
+}
+
+void protos_unmap_twin(uintptr_t base, uintptr_t alias, size_t size) {
+  (void)size;
+  DWORD saved = GetLastError();
+  UnmapViewOfFile((void *)base);
+  UnmapViewOfFile((void *)alias);
+  SetLastError(saved);
+}
+
+void *protos_alloc(size_t bytes) {
+  DWORD saved = GetLastError();
+  void *p = VirtualAlloc(NULL, bytes, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+  if (p == NULL)
+    (void)osdep_errno_of(GetLastError()); /* the caller reports ENOMEM; keep the raw code */
+  SetLastError(saved);
+  return p;
+}
+
+void protos_free(void *p, size_t bytes) {
+  (void)bytes;
+  DWORD saved = GetLastError();
+  VirtualFree(p, 0, MEM_RELEASE);
+  SetLastError(saved);
+}
+
+uint32_t mpsprot_win_last_error(void) {
+  return (uint32_t)osdep_tls_get(OSDEP_TLS_OS_ERROR);
+}
+
+/* The Linux backends' probes: not on Windows (write watch is its own API,
+ * dirty_ww_windows.c). */
+int mpsprot_probe_uffd_wp_async(int64_t *detail) {
+  if (detail != NULL)
+    *detail = 0;
+  return ENOSYS;
+}
+
+int mpsprot_probe_soft_dirty(int64_t *detail) {
+  if (detail != NULL)
+    *detail = 0;
+  return ENOSYS;
+}
