@@ -116,6 +116,18 @@ static double bench_protn(long pages) {
   return (t1 - t0) / (double)(rounds * pages);
 }
 
+/* same_mode: ProtSet of one page to the protection it already has: the system call's
+ * fixed cost, with no mapping split or merged (what a module adds shows plainly). */
+static double bench_same_mode(long calls) {
+  char *m = map_twin(3, NULL);
+  double t0 = now_ns();
+  for (long i = 0; i < calls; i++)
+    protect(m + page, 1, PROT_READ | PROT_WRITE);
+  double t1 = now_ns();
+  unmap_twin(m, NULL, 3);
+  return (t1 - t0) / (double)calls;
+}
+
 /* map2: set up a region mapped twice and touch every page through both views. */
 static double bench_map2(long pages) {
   double t0 = now_ns();
@@ -254,6 +266,9 @@ int main(int argc, char **argv) {
   for (int r = 0; r < reps; r++)
     a[r] = bench_protn(pages * 4);
   report("protn_per_page", a, reps);
+  for (int r = 0; r < reps; r++)
+    a[r] = bench_same_mode(pages * 10);
+  report("same_mode", a, reps);
   for (int r = 0; r < reps; r++)
     a[r] = bench_map2(pages);
   report("map2", a, reps);

@@ -48,6 +48,8 @@ public final class Primitives {
     double[] merged = new double[repetitions];
     double[] protn = new double[repetitions];
     double[] map2 = new double[repetitions];
+    double[] sameMode = new double[repetitions];
+    double[] sameModeRaw = new double[repetitions];
     double[] trap = new double[repetitions];
     double[] trapAccessor = new double[repetitions];
     double[] handoff = new double[repetitions];
@@ -60,6 +62,8 @@ public final class Primitives {
       prot1Merged();
       protN(pages * 4);
       map2();
+      sameMode(pages * 10, false);
+      sameMode(pages * 10, true);
       trapUnprot(false);
       trapUnprot(true);
       handoff();
@@ -73,6 +77,8 @@ public final class Primitives {
       merged[r] = prot1Merged();
       protn[r] = protN(pages * 4);
       map2[r] = map2();
+      sameMode[r] = sameMode(pages * 10, false);
+      sameModeRaw[r] = sameMode(pages * 10, true);
       trap[r] = trapUnprot(false);
       trapAccessor[r] = trapUnprot(true);
       handoff[r] = handoff();
@@ -88,6 +94,8 @@ public final class Primitives {
     rows.add(row("unprot", prot1[1], c));
     rows.add(row("unprot_raw_jna", raw[1], c, "unprot"));
     rows.add(row("protn_per_page", protn, c));
+    rows.add(row("same_mode", sameMode, c));
+    rows.add(row("same_mode_raw_jna", sameModeRaw, c, "same_mode"));
     rows.add(row("map2", map2, c));
     rows.add(row("trap_unprot", trap, c));
     rows.add(row("trap_unprot_accessor", trapAccessor, c, "trap_unprot"));
@@ -175,6 +183,25 @@ public final class Primitives {
       long t1 = System.nanoTime();
       r.protectAll(AccessSet.EMPTY);
       return (double) (t1 - t0) / (rounds * n);
+    }
+  }
+
+  /**
+   * same_mode: ProtSet of one page to the mode it already has, through the module or (raw) libc
+   * directly: the module's fixed cost per call is the difference.
+   */
+  private double sameMode(long calls, boolean raw) {
+    try (Region r = prot.reserve(3 * page)) {
+      long b = r.base() + page;
+      long t0 = System.nanoTime();
+      for (long i = 0; i < calls; i++) {
+        if (raw) {
+          RawMprotect.mprotect(b, page, RawMprotect.PROT_READ | RawMprotect.PROT_WRITE);
+        } else {
+          prot.set(b, b + page, AccessSet.EMPTY);
+        }
+      }
+      return (double) (System.nanoTime() - t0) / calls;
     }
   }
 
