@@ -419,8 +419,11 @@ static void park(const struct mpsprot_context *ctx, osdep_fault_frame *uc) {
   uint32_t gen = HS_GEN(w);
   atomic_store(&s->word, HS_WORD(gen, HS_POSTED));
   atomic_fetch_add(&post_seq, 1);
+  /* One post, one waiter woken: a waiter scans for posted slots before it sleeps, so a
+   * busy barrier thread finds this slot when it comes back; waking every waiter would
+   * only make the others lose the race for it and sleep again. */
   if (atomic_load(&post_waiters) > 0)
-    osdep_wake_all(&post_seq);
+    osdep_wake_one(&post_seq);
   for (;;) {
     w = atomic_load_explicit(&s->word, memory_order_acquire);
     if (HS_STATE(w) == HS_RESOLVED || HS_STATE(w) == HS_FAILED)
