@@ -90,8 +90,9 @@ MPSPROT_API int mpsprot_protect(int slot, int64_t offset, int64_t length, int mo
                                 int32_t *restore_failed);
 
 /* Address of the slot's protection record: one byte per page holding the AccessSet
- * last applied (0 if the slot is not live).  The record stays valid until the region
- * is destroyed. */
+ * last applied (0 if the slot is not live).  While a page's protection is changing, its
+ * byte also carries the BUSY bit 0x80 (region.h): readers mask with MPSPROT_ACCESS_ALL.
+ * The record stays valid until the region is destroyed. */
 MPSPROT_API int64_t mpsprot_region_record(int slot);
 
 /* Makes the slot's alias view read-write again (ProtSync's repair of a change made

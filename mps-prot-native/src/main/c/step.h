@@ -12,8 +12,10 @@
 #include "mpsprot.h"
 
 /* 1 if the instruction at ctx->pc (ctx->insn, ctx->insn_len bytes) decodes as a load or
- * store this module emulates, its effective address equals ctx->address, and every byte
- * it touches lies in the live region of ctx->slot.  Else 0. */
+ * store this module emulates, ctx->address lies inside the bytes it accesses
+ * [ea, ea + size) (a page-crossing access, or the second half of a pair, faults past ea),
+ * every byte it touches lies in the live region of ctx->slot, and a known ctx->access
+ * agrees with the instruction's kind.  Else 0. */
 int step_can(const struct mpsprot_context *ctx);
 
 /* Emulates that instruction through the region's alias view: performs the access,
