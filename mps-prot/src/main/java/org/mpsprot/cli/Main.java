@@ -14,6 +14,7 @@ import org.mpsprot.os.linux.LinuxProtOs;
  * <ul>
  *   <li>{@code info}: platform, kernel, page size, JDK, backends, handler.
  *   <li>{@code primitives}: the Appel-Li primitives, Java API beside plain C.
+ *   <li>{@code demo}: the reference collector under every barrier, verified (docs/barriers.md).
  * </ul>
  */
 public final class Main {
@@ -32,6 +33,8 @@ public final class Main {
         return info(rest, out);
       case "primitives":
         return primitives(rest, out, err);
+      case "demo":
+        return org.mpsprot.gc.Demo.run(rest, out, err);
       case "help":
       case "--help":
       case "-h":
@@ -46,6 +49,10 @@ public final class Main {
 
   private static void usage(PrintStream out) {
     out.println("usage: java -jar mps-prot.jar <command>");
+    out.println("  demo        [--depth N] [--strategy LIST] [--seed S] [--json] [--no-verify] [--broken]");
+    out.println("              [--costs [--svg FILE]]");
+    out.println("              the reference collector under every write barrier and the read barrier,");
+    out.println("              verified after every collection (the main job)");
     out.println("  info        platform, kernel, page size, JDK, dirty-tracking backends, handler");
     out.println("  primitives  [--repetitions N] [--pages N] [--json]");
     out.println("              the Appel-Li primitives through the Java API beside plain C");

@@ -33,6 +33,14 @@ class MainTest {
   }
 
   @Test
+  void demoRunsAVerifiedCollection() {
+    String[] r = run("demo", "--depth", "6", "--strategy", "cards");
+    assertEquals("0", r[0], r[1] + r[2]);
+    assertTrue(r[1].contains("cards"), r[1]);
+    assertTrue(r[1].contains("yes"), "verified: " + r[1]);
+  }
+
+  @Test
   void unknownCommandsFailWithUsage() {
     String[] r = run("frobnicate");
     assertEquals("2", r[0]);

@@ -1,0 +1,99 @@
+package org.mpsprot.barrier;
+
+import java.util.BitSet;
+import org.mpsprot.Region;
+
+/**
+ * The dirty tracking of one region by one {@link WriteBarrierStrategy} (docs/barriers.md
+ * .tracker).
+ *
+ * <p><b>Granules.</b> The region is divided into granules of {@link #granule()} bytes (the page
+ * size for the hardware strategies, the card size for card marking); granule {@code i} covers
+ * the mutator-view addresses {@code [region().base() + i * granule(), ... + granule())}.
+ *
+ * <p><b>Harvest contract (.tracker.harvest).</b> {@link #harvest()} reports every granule that
+ * was written since the previous harvest (or since {@link WriteBarrierStrategy#attach}) and
+ * re-arms it, atomically with respect to concurrent writers: a write that the returned set does
+ * not cover is reported by the next harvest. No write is ever missed; a granule may be reported
+ * although no byte changed (a false positive: the hardware strategies see a write of the same
+ * value, or a write to another word of the page). Soft-dirty cannot re-arm atomically: there
+ * the harvest must run while the mutators are stopped (see {@link SoftDirtyStrategy}).
+ *
+ * <p><b>Kernel writes (.tracker.syscall).</b> A system call that writes into the region (say
+ * {@code read(2)} into a buffer there) behaves per strategy: with protection faults it fails
+ * with EFAULT, with userfaultfd the page is reported dirty, with card marking the write is
+ * invisible. {@link #prepareForSyscall} makes such a buffer safe under every strategy.
+ *
+ * <p>Thread-safety: {@link #onStore} may be called by any number of mutator threads
+ * concurrently with each other and with one harvesting thread; {@link #harvest()} calls are
+ * serialised by the tracker. Memory ordering: every store that happened before its
+ * {@code onStore} call (card marking), or before the hardware recorded the write, is visible to
+ * the thread that receives the granule from {@code harvest()} and reads the region's alias view.
+ */
+public interface Tracker extends AutoCloseable {
+  /** The region tracked. */
+  Region region();
+
+  /** The strategy's name. */
+  String strategy();
+
+  /** Bytes per granule: a power of two that divides the page size or equals it. */
+  long granule();
+
+  /** The number of granules, {@code region().size() / granule()}. */
+  default long granules() {
+    return region().size() / granule();
+  }
+
+  /**
+   * The granules written since the last harvest (indexes from 0), each re-armed so that the
+   * next write to it is seen again. See the class comment for the atomicity contract.
+   *
+   * @throws IllegalStateException after {@link #close()}
+   */
+  BitSet harvest();
+
+  /**
+   * The mutator's store path: called after a store to {@code address} in the mutator's view
+   * (addresses outside the region are ignored). Only card marking does work here (it marks the
+   * card with release order); for the hardware strategies it is empty, because the hardware
+   * sees the store itself.
+   */
+  void onStore(long address);
+
+  /**
+   * The number of barrier hits so far: for the hardware strategies, the write-protected
+   * granules the mutator wrote to (each one trap or kernel fault), counted when harvested; for
+   * card marking, the calls of {@link #onStore} for addresses in the region (counted without
+   * synchronisation, so approximate while several threads store at once).
+   */
+  long hits();
+
+  /**
+   * Prepares {@code [address, address + length)} of the mutator's view for a write by the
+   * kernel (a system call's buffer): the pages are opened and recorded dirty, and no harvest
+   * runs until the returned window is closed, so the write is neither refused with EFAULT nor
+   * missed. Close the window after the system call returned; the granules are reported by the
+   * next harvest. Windows may overlap and nest; a harvest waits for all of them.
+   *
+   * @throws IllegalArgumentException if the range is empty or not inside the region
+   */
+  SyscallWindow prepareForSyscall(long address, long length);
+
+  /** A buffer prepared by {@link #prepareForSyscall}: harvests wait until it is closed. */
+  interface SyscallWindow extends AutoCloseable {
+    /** Ends the window; idempotent. */
+    @Override
+    void close();
+  }
+
+  /**
+   * Stops tracking: the region is left with full access for the mutator and its policy
+   * restored to {@link org.mpsprot.BarrierPolicy#NONE} where the strategy set one. Idempotent.
+   * Close the tracker before its region: a region closed first is left alone, and the
+   * userfaultfd strategy then leaves its file descriptor open until the
+   * shim's slot is reused.
+   */
+  @Override
+  void close();
+}
