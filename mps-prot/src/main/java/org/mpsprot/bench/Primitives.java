@@ -13,6 +13,8 @@ import org.mpsprot.BarrierPolicy;
 import org.mpsprot.HandoffFallback;
 import org.mpsprot.Prot;
 import org.mpsprot.Region;
+import org.mpsprot.barrier.BarrierCosts;
+import org.mpsprot.barrier.Strategies;
 
 /**
  * {@code java -jar mps-prot.jar primitives}: the Appel-Li primitives through the module's Java
@@ -21,7 +23,10 @@ import org.mpsprot.Region;
  * memory layout, the same order of calls, the same number of pages.
  */
 public final class Primitives {
-  /** One row: the Java figure (median, min, max ns per operation) and the C median or null. */
+  /**
+   * One row: the Java figure (median, min, max ns per operation) and the C median or null. The
+   * write-barrier rows (dirty_*) carry the median of {@link BarrierCosts} as all three figures.
+   */
   public record Row(String name, double javaNs, double javaMin, double javaMax, Double cNs) {
     public Double ratio() {
       return cNs == null ? null : javaNs / cNs;
@@ -102,6 +107,15 @@ public final class Primitives {
     rows.add(row("handoff", handoff, c));
     rows.add(row("step_load", stepLoad, c));
     rows.add(row("step_store", stepStore, c));
+    progress.println("primitives: write barriers (first write and harvest per page)");
+    BarrierCosts costs = new BarrierCosts((int) Math.max(16, Math.min(pages, 4096)), repetitions);
+    for (BarrierCosts.Row b : costs.measure(Strategies.all(), progress)) {
+      if (b.availability().available()) {
+        rows.add(new Row("dirty_first_write_" + b.strategy(), b.hitNs(), b.hitNs(), b.hitNs(), null));
+        rows.add(new Row("dirty_harvest_per_page_" + b.strategy(), b.harvestContiguousNs(),
+            b.harvestContiguousNs(), b.harvestContiguousNs(), null));
+      }
+    }
     return rows;
   }
 
@@ -298,9 +312,9 @@ public final class Primitives {
   /** The table: name, Java ns, C ns, ratio, spread (Java min to max), median. */
   public static void printTable(List<Row> rows, long pageSize, PrintStream out) {
     out.printf("page size %d bytes; figures are ns per operation, median over repetitions%n", pageSize);
-    out.printf("%-16s %12s %12s %8s   %s%n", "primitive", "Java ns", "C ns", "ratio", "Java spread (min..max)");
+    out.printf("%-30s %12s %12s %8s   %s%n", "primitive", "Java ns", "C ns", "ratio", "Java spread (min..max)");
     for (Row r : rows) {
-      out.printf(Locale.ROOT, "%-16s %12.1f %12s %8s   %.1f..%.1f%n", r.name(), r.javaNs(),
+      out.printf(Locale.ROOT, "%-30s %12.1f %12s %8s   %.1f..%.1f%n", r.name(), r.javaNs(),
           r.cNs() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.cNs()),
           r.ratio() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.ratio()), r.javaMin(), r.javaMax());
     }

@@ -41,6 +41,21 @@ class MainTest {
   }
 
   @Test
+  void primitivesPrintsOneJsonObjectWithCBaselines() {
+    String[] r = run("primitives", "--repetitions", "1", "--pages", "16", "--json");
+    assertEquals("0", r[0], r[2]);
+    String json = r[1].trim();
+    assertTrue(json.startsWith("{\"page_size\": " + Prot.setup().granularity() + ", \"results\": ["), json);
+    for (String name : new String[] {"prot1", "prot1_merged", "unprot", "protn_per_page", "map2",
+        "trap_unprot", "handoff"}) {
+      assertTrue(json.matches("(?s).*\\{\"name\": \"" + name + "\", \"java_ns\": [0-9.]+, .*\"c_ns\": [0-9.]+, \"ratio\": [0-9.]+\\}.*"),
+          name + " has a C baseline and a ratio: " + json);
+    }
+    assertTrue(json.matches("(?s).*\"name\": \"step_load\", [^}]*\"c_ns\": null, \"ratio\": null.*"), json);
+    assertTrue(json.contains("\"name\": \"dirty_first_write_fault\""), json);
+  }
+
+  @Test
   void unknownCommandsFailWithUsage() {
     String[] r = run("frobnicate");
     assertEquals("2", r[0]);
