@@ -1,0 +1,22 @@
+package org.mpsprot.fault;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.mpsprot.testing.ChildJvm;
+
+/** Prot.uninstallHandler(): refused while regions are live; restores the JVM's handler. */
+class UninstallTest {
+  @Test
+  void uninstallIsRefusedWhileRegionsLiveAndRestoresThePreviousHandler() throws Exception {
+    ChildJvm.Result r = ChildJvm.run(UninstallChild.class, 60, List.of("-Xmx64m"));
+    assertEquals(0, r.exit(), r.output());
+    assertEquals("true", r.line("INSTALLED"));
+    String refused = r.line("REFUSED");
+    assertTrue(refused.contains("1 regions are live") && refused.contains("close them first"), refused);
+    assertEquals("false npes=6250", r.line("AFTER"), "the JVM's handler is back: NPEs still work");
+    assertEquals("true dirty=true npes=6250", r.line("AGAIN"), "a reserve installs the handler again");
+  }
+}
