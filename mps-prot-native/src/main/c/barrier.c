@@ -1,8 +1,8 @@
 /* barrier.c -- the barrier policies, harvest, the access log and the handoff
  * (docs/design/fault.md .policy, .sol.harvest, .sol.handoff)
  *
- * barrier_fault is called by the fault handler (protsg_linux.c; protsg_windows.c,
- * protsg_darwin.c) for a fault whose address lies in a live region, with that region
+ * barrier_fault is called by the fault handler (protsg_posix.c on Linux and macOS,
+ * protsg_windows.c) for a fault whose address lies in a live region, with that region
  * pinned.  Everything it reaches is async-signal-safe (design .rule.signal): no
  * allocation, no stdio, no lock a mutator may hold (the BUSY bits of the record and the
  * handoff slots are the only things it waits on, and their holders never wait for a

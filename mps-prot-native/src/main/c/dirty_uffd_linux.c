@@ -19,10 +19,10 @@
  *   flags are defined here under MPSPROT_-prefixed names (values from the kernel's
  *   include/uapi/linux/userfaultfd.h and include/uapi/linux/fs.h); the system headers
  *   are not included, so nothing can clash whatever their age.
- * - The regions are memfd MAP_SHARED mappings (prot_linux.c).  Async write-protect
- *   accepts any memory type when WP is the only registered mode; never-touched pages of
- *   the view are protected too (UFFD_FEATURE_WP_UNPOPULATED: the kernel leaves a marker
- *   in the page table).  UFFD_FEATURE_WP_HUGETLBFS_SHMEM is requested when the kernel
+ * - The regions are memfd MAP_SHARED mappings (prot_posix.c, prot_linux.c).  Async
+ *   write-protect accepts any memory type when WP is the only registered mode;
+ *   never-touched pages of the view are protected too (UFFD_FEATURE_WP_UNPOPULATED: the
+ *   kernel leaves a marker in the page table).  UFFD_FEATURE_WP_HUGETLBFS_SHMEM is requested when the kernel
  *   offers it (it only advertises shmem/hugetlbfs support; registration does not need it).
  * - Tracking is per mapping: writes through the collector's alias view are not reported
  *   (they are the collector's own writes).

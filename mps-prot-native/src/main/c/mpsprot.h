@@ -119,9 +119,10 @@ MPSPROT_API int mpsprot_probe_soft_dirty(int64_t *detail);
 
 
 /* ---------------------------------------------------------------------------------
- * The fault path (docs/design/fault.md).  Implemented in protsg_<os>.c (the handler:
- * signals on Linux and macOS, a vectored exception handler on Windows), prmc_*.c (the
- * mutator fault context), barrier.c (policies, harvest, handoff) and access.c (the
+ * The fault path (docs/design/fault.md).  Implemented in protsg_posix.c with the hooks
+ * of protsg_linux.c or protsg_darwin.c (the handler: signals on Linux and macOS) and
+ * protsg_windows.c (a vectored exception handler on Windows), prmc_*.c (the mutator
+ * fault context), barrier.c (policies, harvest, handoff) and access.c (the
  * accessors).
  * --------------------------------------------------------------------------------- */
 

@@ -2,7 +2,8 @@
  *
  * One file per OS and CPU implements these two functions for the handler (Linux:
  * prmc_x86_64.c, prmc_aarch64.c; Windows: prmc_windows_x86_64.c; macOS:
- * prmc_darwin_x86_64.c, prmc_darwin_arm64.c).  They translate between the OS's fault
+ * prmc_darwin_x86_64.c, prmc_darwin_arm64.c; the three x86-64 files share
+ * prmc_x86_64.h).  They translate between the OS's fault
  * frame (osdep.h: siginfo_t and ucontext_t, or on Windows EXCEPTION_RECORD and CONTEXT)
  * and the fixed-layout struct mpsprot_context that the
  * stepping code (step.h) and the Java layer read.  Both are async-signal-safe: no

@@ -11,22 +11,22 @@
  * is READ|WRITE.
  *
  * The registers: regs[0..15] = Rax, Rcx, Rdx, Rbx, Rsp, Rbp, Rsi, Rdi, R8..R15 (the
- * ModRM/SIB encoding order of mpsprot.h), regs[16] = EFlags; vregs = Xmm0..Xmm15 (the
- * FltSave area's XmmRegisters, which the CONTEXT union also names Xmm0..Xmm15).
- * prmc_restore writes all of them back with Rip; returning
- * EXCEPTION_CONTINUE_EXECUTION resumes the thread with them.
+ * ModRM/SIB encoding order of mpsprot.h, whose table, shared by the x86-64 files, is
+ * prmc_x86_64.h), regs[16] = EFlags; vregs = Xmm0..Xmm15 (the FltSave area's
+ * XmmRegisters, which the CONTEXT union also names Xmm0..Xmm15).  prmc_restore writes
+ * all of them back with Rip; returning EXCEPTION_CONTINUE_EXECUTION resumes the thread
+ * with them.
  *
- * The instruction bytes: those from pc to the end of pc's page are copied directly (the
- * CPU fetched the faulting instruction from that page, so it is mapped and, as x86-64
- * code pages always are, readable); if that gives fewer than 16, the rest is read only
- * when VirtualQuery says the next page is committed and readable (not PAGE_NOACCESS,
- * not PAGE_GUARD, not execute-only), and then with ReadProcessMemory on our own
- * process, which reports a page made unreadable meanwhile as a failed copy instead of
- * raising an exception.  (ReadProcessMemory alone is not enough: under Wine it reads
- * PAGE_NOACCESS memory of the calling process.)  insn_len is the number of valid bytes.
+ * The instruction bytes: those from pc to the end of pc's page are copied directly
+ * (prmc_x86_64.h); if that gives fewer than 16, the rest is read only when VirtualQuery
+ * says the next page is committed and readable (not PAGE_NOACCESS, not PAGE_GUARD, not
+ * execute-only), and then with ReadProcessMemory on our own process, which reports a
+ * page made unreadable meanwhile as a failed copy instead of raising an exception.
+ * (ReadProcessMemory alone is not enough: under Wine it reads PAGE_NOACCESS memory of
+ * the calling process.)  insn_len is the number of valid bytes.
  */
 #include "prmc.h"
-#include "protos.h"
+#include "prmc_x86_64.h"
 
 #include <string.h>
 
@@ -41,22 +41,14 @@ static int readable(const void *p) {
                          | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY)) != 0;
 }
 
-static int copy_insn(uint8_t *dst, uintptr_t pc) {
-  uintptr_t page = (uintptr_t)protos_page_size();
-  size_t direct = page - (pc & (page - 1));
-  if (direct >= 16) {
-    memcpy(dst, (const void *)pc, 16);
-    return 16;
-  }
-  memcpy(dst, (const void *)pc, direct);
+static size_t read_rest(uint8_t *dst, uintptr_t src, size_t n) {
   SIZE_T got = 0;
   DWORD saved = GetLastError();
-  if (readable((const void *)(pc + direct))
-      && !ReadProcessMemory(GetCurrentProcess(), (const void *)(pc + direct), dst + direct,
-                            16 - direct, &got))
+  if (readable((const void *)src)
+      && !ReadProcessMemory(GetCurrentProcess(), (const void *)src, dst, n, &got))
     got = 0; /* made unreadable meanwhile (or partly: take none of it) */
   SetLastError(saved);
-  return (int)direct + (int)got;
+  return (size_t)got;
 }
 
 static int has_fp(const CONTEXT *c) {
@@ -88,31 +80,26 @@ int prmc_capture(struct mpsprot_context *ctx, const osdep_fault_info *info,
     break;
   }
 
-  const DWORD64 g[17] = {uc->Rax, uc->Rcx, uc->Rdx, uc->Rbx, uc->Rsp, uc->Rbp,
-                         uc->Rsi, uc->Rdi, uc->R8,  uc->R9,  uc->R10, uc->R11,
-                         uc->R12, uc->R13, uc->R14, uc->R15, uc->EFlags};
-  for (int i = 0; i < 17; i++)
-    ctx->regs[i] = g[i];
-  for (int i = 17; i < 32; i++)
-    ctx->regs[i] = 0;
+  memset(ctx->regs, 0, sizeof ctx->regs);
+#define GET(i, lx, dw, win) ctx->regs[i] = uc->win;
+  PRMC_X86_64_REGS(GET)
+#undef GET
   _Static_assert(sizeof ctx->vregs == sizeof uc->FltSave.XmmRegisters, "16 XMM registers");
   if (has_fp(uc))
     memcpy(ctx->vregs, uc->FltSave.XmmRegisters, sizeof ctx->vregs);
   else
     memset(ctx->vregs, 0, sizeof ctx->vregs);
 
-  memset(ctx->insn, 0, sizeof ctx->insn);
-  ctx->insn_len = copy_insn(ctx->insn, (uintptr_t)ctx->pc);
+  prmc_x86_64_copy_insn(ctx, read_rest);
   return PRMC_DATA;
 }
 
 void prmc_restore(osdep_fault_frame *uc, const struct mpsprot_context *ctx) {
-  const uint64_t *r = ctx->regs;
-  uc->Rax = r[0], uc->Rcx = r[1], uc->Rdx = r[2], uc->Rbx = r[3];
-  uc->Rsp = r[4], uc->Rbp = r[5], uc->Rsi = r[6], uc->Rdi = r[7];
-  uc->R8 = r[8], uc->R9 = r[9], uc->R10 = r[10], uc->R11 = r[11];
-  uc->R12 = r[12], uc->R13 = r[13], uc->R14 = r[14], uc->R15 = r[15];
-  uc->EFlags = (DWORD)r[16];
+  /* EFlags is a DWORD: it takes the low 32 bits of regs[16] (the upper half of rflags is
+   * reserved and 0). */
+#define SET(i, lx, dw, win) uc->win = ctx->regs[i];
+  PRMC_X86_64_REGS(SET)
+#undef SET
   uc->Rip = ctx->pc;
   if (has_fp(uc))
     memcpy(uc->FltSave.XmmRegisters, ctx->vregs, sizeof ctx->vregs);

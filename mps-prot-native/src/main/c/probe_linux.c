@@ -4,10 +4,18 @@
  * constants and structures used here are defined locally from the kernel's UAPI, and
  * every feature is probed at run time, never assumed from a version number.
  * The probes run in normal context (never from the signal handler).
+ *
+ * Off Linux (the macOS and Windows builds compile this file too, as they compile
+ * dirty_uffd_linux.c) both probes answer ENOSYS, so the library has the same API
+ * everywhere; Windows' own dirty tracking, write watch, is dirty_ww_windows.c.
  */
 #include "mpsprot.h"
 
 #include <errno.h>
+#include <stddef.h>
+
+#if defined(__linux__)
+
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -142,3 +150,19 @@ out:
   errno = saved;
   return err;
 }
+
+#else /* not Linux: neither backend exists */
+
+int mpsprot_probe_uffd_wp_async(int64_t *detail) {
+  if (detail != NULL)
+    *detail = 0;
+  return ENOSYS;
+}
+
+int mpsprot_probe_soft_dirty(int64_t *detail) {
+  if (detail != NULL)
+    *detail = 0;
+  return ENOSYS;
+}
+
+#endif

@@ -30,7 +30,7 @@ static osdep_mutex table_lock = OSDEP_MUTEX_INIT;
 int mpsprot_version(void) { return MPSPROT_API_VERSION; }
 
 /* mpsprot_setup and mpsprot_handler_installed live with the handler
- * (protsg_linux.c, protsg_windows.c, protsg_darwin.c). */
+ * (protsg_posix.c for Linux and macOS, protsg_windows.c). */
 
 int64_t mpsprot_page_size(void) { return protos_page_size(); }
 

@@ -129,17 +129,3 @@ void protos_free(void *p, size_t bytes) {
 uint32_t mpsprot_win_last_error(void) {
   return (uint32_t)osdep_tls_get(OSDEP_TLS_OS_ERROR);
 }
-
-/* The Linux backends' probes: not on Windows (write watch is its own API,
- * dirty_ww_windows.c). */
-int mpsprot_probe_uffd_wp_async(int64_t *detail) {
-  if (detail != NULL)
-    *detail = 0;
-  return ENOSYS;
-}
-
-int mpsprot_probe_soft_dirty(int64_t *detail) {
-  if (detail != NULL)
-    *detail = 0;
-  return ENOSYS;
-}

@@ -1,9 +1,11 @@
 /* protos.h -- the OS seam of the shim
  *
  * The generic part of the shim (prot.c, the region table) calls only these functions
- * for anything that depends on the operating system's memory.  One file implements them
- * per OS: prot_linux.c, prot_windows.c, prot_darwin.c (docs/design/os.md .seam.os); the
- * other OS-dependent primitives are in osdep.h.
+ * for anything that depends on the operating system's memory (docs/design/os.md
+ * .seam.os); the other OS-dependent primitives are in osdep.h.  prot_windows.c
+ * implements them for Windows, prot_posix.c for Linux and macOS, where the two differ
+ * only in how a region's shared memory is obtained: protos_shared_fd, from
+ * prot_linux.c (memfd_create) or prot_darwin.c (an unlinked shm_open).
  *
  * Assumptions every implementation keeps:
  * - protos_set never grants execute permission (design .rule.noexec) and forbids writes
@@ -32,5 +34,10 @@ int protos_set(uintptr_t base, size_t len, int mode);
 /* Zeroed memory for bookkeeping outside the Java heap, and its release. */
 void *protos_alloc(size_t bytes);
 void protos_free(void *p, size_t bytes);
+
+/* Linux and macOS only (called by prot_posix.c): *fd = a fresh, empty shared-memory
+ * object that no other process can open, for protos_map_twin to size, map twice and
+ * close.  A failure is reported as stage MPSPROT_STAGE_MEMFD. */
+int protos_shared_fd(int *fd);
 
 #endif /* MPSPROT_PROTOS_H */

@@ -9,8 +9,9 @@ import org.mpsprot.ProtOsException;
 import org.mpsprot.os.ProtOs;
 
 /**
- * The Linux implementation of the OS seam (.seam.os): the shim's prot_linux.c (memfd mapped
- * twice, mprotect) and probe_linux.c, through {@link Shim}. Stateless and thread-safe.
+ * The Linux implementation of the OS seam (.seam.os): the shim's prot_posix.c and prot_linux.c
+ * (memfd mapped twice, mprotect) and probe_linux.c, through {@link Shim}. Stateless and
+ * thread-safe.
  */
 public final class LinuxProtOs implements ProtOs {
   private static final String MAX_MAP_COUNT = "/proc/sys/vm/max_map_count";
