@@ -249,6 +249,24 @@ struct mpsprot_log_entry {
 /* Moves up to max entries of the slot's log into out, oldest first; returns how many. */
 MPSPROT_API int mpsprot_log_drain(int slot, struct mpsprot_log_entry *out, int max);
 
+/* What the OS says about the memory at `addr` (ProtSync's view of the process on an OS
+ * without /proc/self/maps).  Windows (prot_windows.c): one VirtualQuery; on success
+ * returns 0 and sets out[0] = addr rounded down to its page (MEMORY_BASIC_INFORMATION's
+ * BaseAddress: VirtualQuery scans forward from the queried page, never backward),
+ * out[1] = the size in bytes of the run of pages from there on that share one state
+ * and protection, out[2] = 1 if the run is committed (MEM_COMMIT),
+ * else 0 (reserved or free: nothing mapped there), out[3] = the accesses the OS
+ * permits there as MPSPROT_QUERY_* bits (0 when not committed; a PAGE_GUARD page
+ * permits nothing until its first touch, so it reports 0).  Note that out[3] names
+ * permitted accesses, the opposite sense of an AccessSet, which names forbidden ones.
+ * An address above the user address space returns EINVAL (ERROR_INVALID_PARAMETER;
+ * the raw code is mpsprot_win_last_error()).  Linux and macOS (prot_posix.c): always
+ * ENOSYS with out[] untouched; Linux reads /proc/self/maps instead. */
+#define MPSPROT_QUERY_READ  1
+#define MPSPROT_QUERY_WRITE 2
+#define MPSPROT_QUERY_EXEC  4
+MPSPROT_API int mpsprot_query(int64_t addr, int64_t *out);
+
 /* ---------------------------------------------------------------------------------
  * Dirty-page tracking by userfaultfd write-protect in async mode, harvested with the
  * PAGEMAP_SCAN ioctl (Linux 6.7+).  Implemented in dirty_uffd_linux.c; elsewhere every

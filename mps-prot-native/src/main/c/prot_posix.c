@@ -107,3 +107,12 @@ void protos_free(void *p, size_t bytes) {
   munmap(p, bytes);
   errno = saved;
 }
+
+/* mpsprot_query is VirtualQuery's stand-in for Windows (mpsprot.h); on Linux the Java
+ * side reads /proc/self/maps, which reports every mapping at once, and macOS has no Java
+ * side yet.  The function exists so that the API is the same on every OS. */
+int mpsprot_query(int64_t addr, int64_t *out) {
+  (void)addr;
+  (void)out;
+  return ENOSYS;
+}

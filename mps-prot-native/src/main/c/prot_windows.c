@@ -29,6 +29,10 @@
  * MPSPROT_STAGE_RECORD is the bookkeeping VirtualAlloc; MPSPROT_STAGE_TRUNCATE never
  * happens (the section has its size from the start).
  *
+ * mpsprot_query (ProtSync's source on Windows: WindowsProtOs.mappings()) is one
+ * VirtualQuery: the run of pages from the queried page forward that share state and
+ * protection, whether it is committed, and the accesses its protection permits.
+ *
  * Bookkeeping memory (protos_alloc) is VirtualAlloc(MEM_RESERVE | MEM_COMMIT,
  * PAGE_READWRITE): zeroed; its pages are charged to the commit limit but only backed
  * when touched.
@@ -124,6 +128,51 @@ void protos_free(void *p, size_t bytes) {
   DWORD saved = GetLastError();
   VirtualFree(p, 0, MEM_RELEASE);
   SetLastError(saved);
+}
+
+/* The accesses a VirtualQuery protection value permits, as MPSPROT_QUERY_* bits.  The
+ * modifiers (PAGE_NOCACHE, PAGE_WRITECOMBINE) do not change them; PAGE_GUARD does: the
+ * first access raises STATUS_GUARD_PAGE_VIOLATION, so the page permits nothing yet. */
+static int query_bits(DWORD protect) {
+  if (protect & PAGE_GUARD)
+    return 0;
+  switch (protect & 0xff) {
+  case PAGE_READONLY:
+    return MPSPROT_QUERY_READ;
+  case PAGE_READWRITE:
+  case PAGE_WRITECOPY:
+    return MPSPROT_QUERY_READ | MPSPROT_QUERY_WRITE;
+  case PAGE_EXECUTE:
+    return MPSPROT_QUERY_EXEC;
+  case PAGE_EXECUTE_READ:
+    return MPSPROT_QUERY_READ | MPSPROT_QUERY_EXEC;
+  case PAGE_EXECUTE_READWRITE:
+  case PAGE_EXECUTE_WRITECOPY:
+    return MPSPROT_QUERY_READ | MPSPROT_QUERY_WRITE | MPSPROT_QUERY_EXEC;
+  default: /* PAGE_NOACCESS, or 0 for a reserved or free run */
+    return 0;
+  }
+}
+
+int mpsprot_query(int64_t addr, int64_t *out) {
+  if (out == NULL)
+    return EINVAL;
+  DWORD saved = GetLastError();
+  MEMORY_BASIC_INFORMATION mbi;
+  int err = 0;
+  if (VirtualQuery((const void *)(uintptr_t)addr, &mbi, sizeof mbi) != sizeof mbi) {
+    err = osdep_errno_of(GetLastError());
+    if (err == 0)
+      err = EINVAL; /* a short answer without an error code: never seen, but not 0 */
+  } else {
+    int committed = mbi.State == MEM_COMMIT;
+    out[0] = (int64_t)(uintptr_t)mbi.BaseAddress;
+    out[1] = (int64_t)mbi.RegionSize;
+    out[2] = committed;
+    out[3] = committed ? query_bits(mbi.Protect) : 0;
+  }
+  SetLastError(saved);
+  return err;
 }
 
 uint32_t mpsprot_win_last_error(void) {

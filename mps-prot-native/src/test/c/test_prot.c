@@ -176,5 +176,8 @@ int main(void) {
   CHECK(mpsprot_mutator_depth() == 0, "left");
   test_create_and_views();
   test_map_count_exhaustion();
+  int64_t q[4] = {7, 7, 7, 7};
+  CHECK(mpsprot_query((int64_t)(uintptr_t)&page, q) == ENOSYS && q[0] == 7 && q[3] == 7,
+        "mpsprot_query is Windows-only: ENOSYS, out untouched");
   return check_report("test_prot");
 }

@@ -2,7 +2,8 @@
  * checked against VirtualQuery and against real accesses (a probe handler first in
  * line), as test_prot.c checks them against /proc/self/maps on Linux.  Also: the page
  * size and the views' placement, a failed creation leaves nothing behind, the
- * thread-local mutator depth (TlsAlloc slots) is per thread. */
+ * thread-local mutator depth (TlsAlloc slots) is per thread, and mpsprot_query (the
+ * VirtualQuery answer WindowsProtOs.mappings() builds ProtSync's view from). */
 #include "check.h"
 #include "mpsprot.h"
 #include "testwin.h"
@@ -26,6 +27,76 @@ static int never_exec(const char *p, size_t len) {
       return 0;
   }
   return 1;
+}
+
+/* The bits mpsprot_query should report for a page protected with `mode`. */
+static int64_t query_expected(int mode) {
+  return (mode & MPSPROT_ACCESS_READ)    ? 0
+         : (mode & MPSPROT_ACCESS_WRITE) ? MPSPROT_QUERY_READ
+                                         : MPSPROT_QUERY_READ | MPSPROT_QUERY_WRITE;
+}
+
+/* mpsprot_query after ProtSet of pages 1 and 2 of a 5-page region with `mode`: the
+ * protected run, the pages around it, and the alias, each against VirtualQuery. */
+static void check_query(char *base, char *alias, int mode) {
+  int64_t q[4] = {-1, -1, -1, -1};
+  CHECK(mpsprot_query((int64_t)(uintptr_t)(base + 2 * page + 17), q) == 0, "query, mode %d",
+        mode);
+  MEMORY_BASIC_INFORMATION mbi;
+  CHECK(VirtualQuery(base + 2 * page, &mbi, sizeof mbi) == sizeof mbi, "VirtualQuery");
+  CHECK(q[0] == (int64_t)(uintptr_t)mbi.BaseAddress && q[1] == (int64_t)mbi.RegionSize,
+        "query run [%#llx, +%lld) = VirtualQuery's", (long long)q[0], (long long)q[1]);
+  CHECK(q[2] == 1 && q[3] == query_expected(mode), "mode %d: committed %lld, bits %lld", mode,
+        (long long)q[2], (long long)q[3]);
+  CHECK(q[0] == (int64_t)(uintptr_t)(base + 2 * page), "the run starts at the queried page");
+  if (mode != 0) {
+    CHECK(q[1] == page, "mode %d: the run ends with the protected pages", mode);
+    CHECK(mpsprot_query((int64_t)(uintptr_t)(base + page), q) == 0 && q[1] == 2 * page
+              && q[3] == query_expected(mode),
+          "mode %d: from the first protected page the run is exactly the protected pages",
+          mode);
+  }
+  CHECK(mpsprot_query((int64_t)(uintptr_t)base, q) == 0 && q[2] == 1
+            && q[3] == (MPSPROT_QUERY_READ | MPSPROT_QUERY_WRITE) && q[0] == (int64_t)(uintptr_t)base,
+        "page below: rw, bits %lld", (long long)q[3]);
+  if (mode != 0)
+    CHECK(q[1] == page, "page below is a run of its own: %lld", (long long)q[1]);
+  CHECK(mpsprot_query((int64_t)(uintptr_t)(base + 3 * page), q) == 0 && q[2] == 1
+            && q[3] == (MPSPROT_QUERY_READ | MPSPROT_QUERY_WRITE),
+        "page above: rw, bits %lld", (long long)q[3]);
+  for (int p = 0; p < 5; p++) {
+    CHECK(mpsprot_query((int64_t)(uintptr_t)(alias + (size_t)p * page), q) == 0 && q[2] == 1
+              && q[3] == (MPSPROT_QUERY_READ | MPSPROT_QUERY_WRITE)
+              && q[0] == (int64_t)(uintptr_t)(alias + (size_t)p * page)
+              && q[0] + q[1] >= (int64_t)(uintptr_t)(alias + 5 * (size_t)page),
+          "alias page %d: rw to the end of the view, mode %d", p, mode);
+  }
+}
+
+static void test_query_outside(void) {
+  int64_t q[4] = {-1, -1, -1, -1};
+  CHECK(mpsprot_query(0, NULL) == EINVAL, "no out array");
+  /* A free block: reserve 64 KiB, learn its address, release it. */
+  char *gone = VirtualAlloc(NULL, 65536, MEM_RESERVE, PAGE_NOACCESS);
+  CHECK(gone != NULL, "VirtualAlloc");
+  CHECK(mpsprot_query((int64_t)(uintptr_t)gone, q) == 0 && q[2] == 0 && q[3] == 0
+            && q[0] == (int64_t)(uintptr_t)gone && q[1] == 65536,
+        "reserved, not committed: committed %lld, bits %lld, size %lld", (long long)q[2],
+        (long long)q[3], (long long)q[1]);
+  VirtualFree(gone, 0, MEM_RELEASE);
+  q[2] = q[3] = -1;
+  CHECK(mpsprot_query((int64_t)(uintptr_t)gone, q) == 0 && q[2] == 0 && q[3] == 0
+            && q[1] >= 65536,
+        "unmapped: committed %lld, bits %lld", (long long)q[2], (long long)q[3]);
+  SetLastError(4321);
+  CHECK(mpsprot_query((int64_t)1 << 62, q) == EINVAL, "above the user address space: EINVAL");
+  CHECK(GetLastError() == 4321, "query keeps the caller's last error");
+  CHECK(mpsprot_win_last_error() == ERROR_INVALID_PARAMETER, "raw error %lu",
+        (unsigned long)mpsprot_win_last_error());
+  /* Executable code: this program's own text. */
+  CHECK(mpsprot_query((int64_t)(uintptr_t)(void *)&test_query_outside, q) == 0 && q[2] == 1
+            && (q[3] & MPSPROT_QUERY_EXEC) && (q[3] & MPSPROT_QUERY_READ),
+        "code is r-x: bits %lld", (long long)q[3]);
 }
 
 static void test_create_and_views(void) {
@@ -71,6 +142,7 @@ static void test_create_and_views(void) {
     CHECK(!tw_faults(alias + page, 1, 7), "alias stays writable, mode %d", mode);
     CHECK((mode & MPSPROT_ACCESS_READ) || base[page] == 7, "the alias write is seen");
     CHECK(never_exec(base, 5 * (size_t)page), "nothing executable, mode %d", mode);
+    check_query(base, alias, mode);
     unsigned char *record = (unsigned char *)(uintptr_t)mpsprot_region_record(slot);
     CHECK(record[0] == 0 && record[1] == mode && record[2] == mode && record[3] == 0,
           "record %d %d %d %d", record[0], record[1], record[2], record[3]);
@@ -85,6 +157,10 @@ static void test_create_and_views(void) {
   MEMORY_BASIC_INFORMATION mbi;
   CHECK(VirtualQuery(base, &mbi, sizeof mbi) == sizeof mbi && mbi.State == MEM_FREE,
         "the mutator's view is unmapped");
+  int64_t q[4] = {-1, -1, -1, -1};
+  CHECK(mpsprot_query((int64_t)(uintptr_t)(base + page), q) == 0 && q[2] == 0 && q[3] == 0,
+        "the destroyed view: not committed (%lld), no access (%lld)", (long long)q[2],
+        (long long)q[3]);
   CHECK(mpsprot_protect(slot, 0, page, 0, &restore_failed) == EINVAL, "protect after destroy");
   CHECK(mpsprot_region_count() == 0, "count after destroy");
 }
@@ -166,6 +242,7 @@ int main(void) {
   test_create_and_views();
   test_alternating();
   test_create_fails();
+  test_query_outside();
   int64_t d = 99;
   CHECK(mpsprot_probe_uffd_wp_async(&d) == ENOSYS && d == 0, "no userfaultfd on Windows");
   CHECK(mpsprot_probe_soft_dirty(&d) == ENOSYS, "no soft-dirty on Windows");

@@ -107,8 +107,10 @@ public final class Main {
     out.printf("  page size         %d bytes (ProtGranularity, asked of the OS)%n", prot.granularity());
     out.printf("  JDK               %s %s (%s)%n", System.getProperty("java.vm.name"),
         System.getProperty("java.runtime.version"), System.getProperty("java.home"));
-    out.printf("  mappings          %d of vm.max_map_count %d%n", LinuxProtOs.mapCount(),
-        LinuxProtOs.maxMapCount());
+    if (os instanceof LinuxProtOs) { // Windows has no map count
+      out.printf("  mappings          %d of vm.max_map_count %d%n", LinuxProtOs.mapCount(),
+          LinuxProtOs.maxMapCount());
+    }
     out.printf("  handler installed %s%n", prot.handlerInstalled() ? "yes" : "no");
     out.println("  backends");
     for (ProtOs.Backend b : os.probeBackends()) {

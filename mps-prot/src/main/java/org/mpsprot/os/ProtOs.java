@@ -3,26 +3,38 @@ package org.mpsprot.os;
 import java.util.List;
 import org.mpsprot.ProtOsException;
 import org.mpsprot.os.linux.LinuxProtOs;
+import org.mpsprot.os.windows.WindowsProtOs;
 
 /**
  * The OS seam (.seam.os): everything the generic module ({@link org.mpsprot.core.ProtModule})
  * needs from one operating system. One implementation per OS, chosen at run time by
- * {@link #current()}; Linux is {@link LinuxProtOs}. Windows and macOS plug in here.
+ * {@link #current()}: {@link LinuxProtOs} for an os.name starting with "Linux",
+ * {@link WindowsProtOs} (not verified on Windows: docs/design/os.md .os.windows.java) for one
+ * starting with "Windows"; any other OS, macOS included, is refused with an
+ * {@link UnsupportedOperationException}. Both extend {@link ShimProtOs}. macOS plugs in here.
  *
  * <p>Implementations are thread-safe; the generic module serialises protection changes.
  */
 public interface ProtOs {
 
-  /** The implementation for the running OS and CPU. */
+  /**
+   * The implementation for the running OS and CPU, a new instance over the one loaded shim.
+   *
+   * @throws UnsupportedOperationException for an OS without one (macOS, anything else)
+   * @throws UnsatisfiedLinkError when the shim for this platform is not on the class path
+   */
   static ProtOs current() {
     String os = System.getProperty("os.name", "");
     if (os.startsWith("Linux")) {
       return LinuxProtOs.load();
     }
+    if (os.startsWith("Windows")) {
+      return WindowsProtOs.load();
+    }
     throw new UnsupportedOperationException(
         "mps-prot has no protection module for os.name=" + os + ", os.arch="
             + System.getProperty("os.arch")
-            + ": Linux is implemented; Windows and macOS plug in behind org.mpsprot.os.ProtOs"
+            + ": Linux and Windows are implemented; macOS plugs in behind org.mpsprot.os.ProtOs"
             + " (docs/design/os.md)");
   }
 

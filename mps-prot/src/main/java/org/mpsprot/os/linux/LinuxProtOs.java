@@ -6,34 +6,20 @@ import java.nio.file.Path;
 import java.util.List;
 import org.mpsprot.MapCountExhaustedException;
 import org.mpsprot.ProtOsException;
-import org.mpsprot.os.ProtOs;
+import org.mpsprot.os.ShimProtOs;
 
 /**
  * The Linux implementation of the OS seam (.seam.os): the shim's prot_posix.c and prot_linux.c
- * (memfd mapped twice, mprotect) and probe_linux.c, through {@link Shim}. Stateless and
- * thread-safe.
+ * (memfd mapped twice, mprotect) and probe_linux.c. The calls every OS shares are
+ * {@link ShimProtOs}'s; this class adds what is Linux's own: /proc/self/maps for ProtSync, the
+ * errno names and advice (vm.max_map_count), the userfaultfd and soft-dirty probes (through
+ * {@link Shim}) and the kernel's name. Stateless and thread-safe.
  */
-public final class LinuxProtOs implements ProtOs {
+public final class LinuxProtOs extends ShimProtOs {
   private static final String MAX_MAP_COUNT = "/proc/sys/vm/max_map_count";
 
-  private final long pageSize;
-
   private LinuxProtOs() {
-    int version;
-    try {
-      version = Shim.mpsprot_version();
-    } catch (UnsatisfiedLinkError e) {
-      throw new UnsatisfiedLinkError(
-          "libmpsprot for " + com.sun.jna.Platform.RESOURCE_PREFIX + " is not on the class path"
-              + " (expected " + com.sun.jna.Platform.RESOURCE_PREFIX + "/libmpsprot.so from"
-              + " mps-prot-native); build it with `mvn -q install -DskipTests`: " + e.getMessage());
-    }
-    if (version != Shim.API_VERSION) {
-      throw new IllegalStateException(
-          "libmpsprot API version " + version + " found, " + Shim.API_VERSION
-              + " expected: the jar and the shim come from different builds; rebuild both");
-    }
-    pageSize = Shim.mpsprot_page_size();
+    super("libmpsprot.so");
   }
 
   /** Loads the shim; throws {@link UnsatisfiedLinkError} naming what is missing. */
@@ -42,82 +28,14 @@ public final class LinuxProtOs implements ProtOs {
   }
 
   @Override
-  public String platform() {
-    return com.sun.jna.Platform.RESOURCE_PREFIX;
-  }
-
-  @Override
-  public long pageSize() {
-    return pageSize;
-  }
-
-  @Override
-  public void setup() {
-    int err = Shim.mpsprot_setup();
-    if (err != 0) {
-      throw failure("ProtSetup", err, 0, 0);
-    }
-  }
-
-  @Override
-  public boolean handlerInstalled() {
-    return Shim.mpsprot_handler_installed() != 0;
-  }
-
-  @Override
-  public NativeRegion createRegion(long size) {
-    long[] out = new long[4];
-    int err = Shim.mpsprot_region_create(size, out);
-    if (err != 0) {
-      String stage = switch ((int) out[3]) {
-        case 1 -> "memfd_create";
-        case 2 -> "ftruncate of the memfd";
-        case 3 -> "mmap of the mutator's view";
-        case 4 -> "mmap of the alias view";
-        case 5 -> "mmap of the protection record";
-        case 6 -> "finding a free region slot (" + 1024 + " regions are live)";
-        default -> "the shim's argument check";
-      };
-      throw failure("reserve(" + size + " bytes): " + stage, err, 0, 0);
-    }
-    return new NativeRegion((int) out[0], out[1], out[2], size);
-  }
-
-  @Override
-  public void destroyRegion(int slot) {
-    int err = Shim.mpsprot_region_destroy(slot);
-    if (err != 0) {
-      throw failure("close of region slot " + slot, err, 0, 0);
-    }
-  }
-
-  /** One native int per thread for mpsprot_protect's restore flag, so a call copies no array. */
-  private static final ThreadLocal<com.sun.jna.Memory> RESTORE_FLAG =
-      ThreadLocal.withInitial(() -> new com.sun.jna.Memory(4));
-
-  @Override
-  public int protect(int slot, long offset, long length, int modeBits, int[] restoreFailed) {
-    com.sun.jna.Memory flag = RESTORE_FLAG.get();
-    int err = Shim.mpsprot_protect(slot, offset, length, modeBits, com.sun.jna.Pointer.nativeValue(flag));
-    if (err != 0) {
-      restoreFailed[0] = flag.getInt(0);
-    }
-    return err;
-  }
-
-  @Override
-  public long recordAddress(int slot) {
-    return Shim.mpsprot_region_record(slot);
-  }
-
-  @Override
-  public java.nio.ByteBuffer buffer(long address, long size) {
-    return new com.sun.jna.Pointer(address).getByteBuffer(0, size);
-  }
-
-  @Override
-  public int resetAlias(int slot) {
-    return Shim.mpsprot_region_alias_reset(slot);
+  protected String createStage(int stage) {
+    return switch (stage) {
+      case 1 -> "memfd_create";
+      case 2 -> "ftruncate of the memfd";
+      case 3 -> "mmap of the mutator's view";
+      case 4 -> "mmap of the alias view";
+      default -> "mmap of the protection record";
+    };
   }
 
   @Override
@@ -211,21 +129,6 @@ public final class LinuxProtOs implements ProtOs {
   }
 
   @Override
-  public void mutatorEnter() {
-    Shim.mpsprot_mutator_enter();
-  }
-
-  @Override
-  public void mutatorLeave() {
-    Shim.mpsprot_mutator_leave();
-  }
-
-  @Override
-  public int mutatorDepth() {
-    return Shim.mpsprot_mutator_depth();
-  }
-
-  @Override
   public List<Backend> probeBackends() {
     long[] detail = new long[1];
     int uffd = Shim.mpsprot_probe_uffd_wp_async(detail);
@@ -262,66 +165,5 @@ public final class LinuxProtOs implements ProtOs {
     } catch (IOException e) {
       return System.getProperty("os.name") + " " + System.getProperty("os.version");
     }
-  }
-
-  @Override
-  public int uninstall() {
-    return Shim.mpsprot_uninstall();
-  }
-
-  @Override
-  public int setPolicy(int slot, int policy, int fallback) {
-    return Shim.mpsprot_region_set_policy(slot, policy, fallback);
-  }
-
-  @Override
-  public java.nio.ByteBuffer bitmap(int slot, int which, long pages) {
-    long words = (pages + 63) / 64;
-    return buffer(Shim.mpsprot_region_bitmap(slot, which), words * 8);
-  }
-
-  @Override
-  public int harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found) {
-    return Shim.mpsprot_harvest(slot, first, count, modeAfter, out, found);
-  }
-
-  @Override
-  public int drainLog(int slot, java.nio.ByteBuffer out, int max) {
-    return Shim.mpsprot_log_drain(slot, out, max);
-  }
-
-  @Override
-  public int handoffWait(int timeoutMs) {
-    return Shim.mpsprot_handoff_wait(timeoutMs);
-  }
-
-  @Override
-  public long handoffContext(int ticket) {
-    return Shim.mpsprot_handoff_context(ticket);
-  }
-
-  @Override
-  public int handoffResolve(int ticket, int outcome) {
-    return Shim.mpsprot_handoff_resolve(ticket, outcome);
-  }
-
-  @Override
-  public int handoffParked(long[] out, int max) {
-    return Shim.mpsprot_handoff_parked(out, max);
-  }
-
-  @Override
-  public long counter(int which) {
-    return Shim.mpsprot_counter(which);
-  }
-
-  @Override
-  public int canStep(long ctx) {
-    return Shim.mpsprot_context_can_step(ctx);
-  }
-
-  @Override
-  public int step(long ctx) {
-    return Shim.mpsprot_context_step(ctx);
   }
 }

@@ -3,73 +3,18 @@ package org.mpsprot.os.linux;
 import com.sun.jna.Native;
 
 /**
- * libmpsprot's API (mps-prot-native/src/main/c/mpsprot.h) through JNA direct mapping: static
- * native methods, no interface proxy on hot paths. JNA finds the library on the class path
- * under its resource prefix (linux-x86-64/libmpsprot.so), packaged by mps-prot-native.
+ * The Linux-only part of libmpsprot's API (mps-prot-native/src/main/c/mpsprot.h: the probes of
+ * probe_linux.c) through JNA direct mapping, registered against the one loaded copy of the
+ * library. The functions every OS shares are bound by {@link org.mpsprot.os.ShimProtOs}.
  */
 final class Shim {
-  static final int API_VERSION = 1;
-
   static {
     Native.register(Shim.class, org.mpsprot.os.ShimLibrary.INSTANCE);
   }
 
   private Shim() {}
 
-  static native int mpsprot_version();
-
-  static native long mpsprot_page_size();
-
-  static native int mpsprot_setup();
-
-  static native int mpsprot_handler_installed();
-
-  static native int mpsprot_region_create(long size, long[] out);
-
-  static native int mpsprot_region_destroy(int slot);
-
-  /** restoreFailed: the address of a native int32 (passed as a number: no array copy per call). */
-  static native int mpsprot_protect(int slot, long offset, long length, int mode, long restoreFailed);
-
-  static native long mpsprot_region_record(int slot);
-
-  static native int mpsprot_region_alias_reset(int slot);
-
-  static native int mpsprot_region_find(long address);
-
-  static native int mpsprot_region_count();
-
-  static native void mpsprot_mutator_enter();
-
-  static native void mpsprot_mutator_leave();
-
-  static native int mpsprot_mutator_depth();
-
   static native int mpsprot_probe_uffd_wp_async(long[] detail);
 
   static native int mpsprot_probe_soft_dirty(long[] detail);
-
-  static native int mpsprot_uninstall();
-
-  static native int mpsprot_region_set_policy(int slot, int policy, int fallback);
-
-  static native long mpsprot_region_bitmap(int slot, int which);
-
-  static native int mpsprot_harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found);
-
-  static native int mpsprot_log_drain(int slot, java.nio.Buffer out, int max);
-
-  static native int mpsprot_handoff_wait(int timeoutMs);
-
-  static native long mpsprot_handoff_context(int ticket);
-
-  static native int mpsprot_handoff_resolve(int ticket, int outcome);
-
-  static native int mpsprot_handoff_parked(long[] out, int max);
-
-  static native long mpsprot_counter(int which);
-
-  static native int mpsprot_context_can_step(long ctx);
-
-  static native int mpsprot_context_step(long ctx);
 }
