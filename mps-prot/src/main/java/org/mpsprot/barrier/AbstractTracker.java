@@ -58,6 +58,21 @@ abstract class AbstractTracker implements Tracker {
     }
   }
 
+  /**
+   * Claims the region for {@code tracker} ({@link #claim}), then arms it with {@code arm}; if
+   * arming fails the tracker is closed (the claim released) and the exception rethrown.
+   */
+  static <T extends AbstractTracker> T claimAndArm(T tracker, java.util.function.Consumer<T> arm) {
+    claim(tracker);
+    try {
+      arm.accept(tracker);
+    } catch (RuntimeException e) {
+      tracker.close();
+      throw e;
+    }
+    return tracker;
+  }
+
   @Override
   public final Region region() {
     return region;

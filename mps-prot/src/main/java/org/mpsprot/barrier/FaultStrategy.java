@@ -42,21 +42,12 @@ public final class FaultStrategy implements WriteBarrierStrategy {
 
   @Override
   public Tracker attach(Region region) {
-    Availability a = availability();
-    if (!a.available()) {
-      throw new StrategyUnavailableException(name(), a);
-    }
-    FaultTracker t = new FaultTracker(region, Prot.setup().granularity());
-    AbstractTracker.claim(t);
-    try {
+    requireAvailable();
+    return AbstractTracker.claimAndArm(new FaultTracker(region, Prot.setup().granularity()), t -> {
       region.setPolicy(BarrierPolicy.UNPROTECT);
       region.harvest(AccessSet.WRITE); // forget what was written before the attach
       region.protectAll(AccessSet.WRITE);
-    } catch (RuntimeException e) {
-      t.close();
-      throw e;
-    }
-    return t;
+    });
   }
 
   private static final class FaultTracker extends AbstractTracker {

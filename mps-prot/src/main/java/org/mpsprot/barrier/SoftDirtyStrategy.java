@@ -68,10 +68,7 @@ public final class SoftDirtyStrategy implements WriteBarrierStrategy {
 
   @Override
   public Tracker attach(Region region) {
-    Availability a = availability();
-    if (!a.available()) {
-      throw new StrategyUnavailableException(name(), a);
-    }
+    requireAvailable();
     SoftDirtyTracker t = new SoftDirtyTracker(region, Prot.setup().granularity());
     AbstractTracker.claim(t);
     synchronized (LIVE) {

@@ -54,19 +54,9 @@ public final class UffdStrategy implements WriteBarrierStrategy {
 
   @Override
   public Tracker attach(Region region) {
-    Availability a = availability();
-    if (!a.available()) {
-      throw new StrategyUnavailableException(name(), a);
-    }
-    UffdTracker t = new UffdTracker(region, Prot.setup().granularity());
-    AbstractTracker.claim(t);
-    try {
-      t.slot = UffdTracking.attach(region);
-    } catch (RuntimeException e) {
-      t.close();
-      throw e;
-    }
-    return t;
+    requireAvailable();
+    return AbstractTracker.claimAndArm(new UffdTracker(region, Prot.setup().granularity()),
+        t -> t.slot = UffdTracking.attach(region));
   }
 
   private static final class UffdTracker extends AbstractTracker {

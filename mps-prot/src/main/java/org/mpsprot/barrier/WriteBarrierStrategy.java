@@ -51,4 +51,15 @@ public interface WriteBarrierStrategy {
   default boolean hitsEveryStore() {
     return false;
   }
+
+  /**
+   * Throws {@link StrategyUnavailableException} with the reason when {@link #availability()}
+   * says no; the first step of every {@link #attach}.
+   */
+  default void requireAvailable() {
+    Availability a = availability();
+    if (!a.available()) {
+      throw new StrategyUnavailableException(name(), a);
+    }
+  }
 }
