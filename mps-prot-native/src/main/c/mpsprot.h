@@ -89,6 +89,13 @@ MPSPROT_API int mpsprot_region_destroy(int slot);
 MPSPROT_API int mpsprot_protect(int slot, int64_t offset, int64_t length, int mode,
                                 int32_t *restore_failed);
 
+/* The last resort after a failed restore (design/prot.md .sol.restore): hold claims the
+ * BUSY bit of every page of the slot (faulting threads wait), so that the caller can read
+ * the OS's real protection and release writes it into the record, one AccessSet per page
+ * (modes[pages]), and lets faulting threads go on.  Never from the handler. */
+MPSPROT_API int mpsprot_region_hold(int slot);
+MPSPROT_API int mpsprot_region_release(int slot, const uint8_t *modes);
+
 /* Address of the slot's protection record: one byte per page holding the AccessSet
  * last applied (0 if the slot is not live).  While a page's protection is changing, its
  * byte also carries the BUSY bit 0x80 (region.h): readers mask with MPSPROT_ACCESS_ALL.

@@ -232,6 +232,24 @@ int region_restore_runs(struct region *r, size_t first, size_t last) {
   return failed;
 }
 
+int mpsprot_region_hold(int slot) {
+  struct region *r = region_live(slot);
+  if (r == NULL)
+    return EINVAL;
+  for (size_t i = 0; i < r->pages; i++)
+    region_page_acquire(r, i);
+  return 0;
+}
+
+int mpsprot_region_release(int slot, const uint8_t *modes) {
+  struct region *r = region_live(slot);
+  if (r == NULL || modes == NULL)
+    return EINVAL;
+  for (size_t i = 0; i < r->pages; i++)
+    region_page_release(r, i, modes[i] & MPSPROT_ACCESS_ALL);
+  return 0;
+}
+
 int mpsprot_protect(int slot, int64_t offset, int64_t length, int mode,
                     int32_t *restore_failed) {
   *restore_failed = 0;

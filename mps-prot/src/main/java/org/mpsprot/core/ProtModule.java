@@ -138,13 +138,27 @@ public final class ProtModule implements Prot {
     }
   }
 
-  /** The last resort when the shim could not restore: the record takes the OS's protection. */
+  /**
+   * The last resort when the shim could not restore: the record takes the OS's protection. The
+   * shim holds every page of the record meanwhile, so no fault handler changes a page between
+   * the reading of the OS's state and the writing of the record.
+   */
   private void adoptOsState(RegionImpl r) {
-    List<Mapping> maps = os.mappings();
-    for (long p = 0; p < r.pages(); p++) {
-      Mapping m = find(maps, r.base() + p * granularity);
-      int bits = m == null || !m.read() ? AccessSet.ALL.bits() : m.write() ? 0 : AccessSet.WRITE.bits();
-      r.record.put((int) p, (byte) bits);
+    if (os.holdRecord(r.nat.slot()) != 0) {
+      return; // the region is gone: nothing to adopt
+    }
+    byte[] modes = new byte[(int) r.pages()];
+    for (int p = 0; p < modes.length; p++) {
+      modes[p] = (byte) recordBits(r, p); // kept as they are if the OS cannot be read
+    }
+    try {
+      List<Mapping> maps = os.mappings();
+      for (int p = 0; p < modes.length; p++) {
+        Mapping m = find(maps, r.base() + p * granularity);
+        modes[p] = (byte) (m == null || !m.read() ? AccessSet.ALL.bits() : m.write() ? 0 : AccessSet.WRITE.bits());
+      }
+    } finally {
+      os.releaseRecord(r.nat.slot(), modes);
     }
   }
 

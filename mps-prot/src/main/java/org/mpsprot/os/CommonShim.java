@@ -25,6 +25,10 @@ final class CommonShim {
 
   static native int mpsprot_handler_installed();
 
+  static native int mpsprot_region_hold(int slot);
+
+  static native int mpsprot_region_release(int slot, byte[] modes);
+
   static native int mpsprot_region_create(long size, long[] out);
 
   static native int mpsprot_region_destroy(int slot);

@@ -71,6 +71,16 @@ public interface ProtOs {
   /** A direct buffer over native memory {@code [address, address + size)}. */
   java.nio.ByteBuffer buffer(long address, long size);
 
+  /**
+   * Claims every page of the slot's record (faulting threads wait) until
+   * {@link #releaseRecord}; returns 0 or the errno. For the record's last-resort adoption of
+   * the OS's protection (design/prot.md .sol.restore).
+   */
+  int holdRecord(int slot);
+
+  /** Writes {@code modes} (AccessSet bits, one per page) into the held record and releases it. */
+  int releaseRecord(int slot, byte[] modes);
+
   /** Makes the slot's alias view read-write again; returns 0 or the errno. */
   int resetAlias(int slot);
 

@@ -117,6 +117,16 @@ public abstract class ShimProtOs implements ProtOs {
   }
 
   @Override
+  public int holdRecord(int slot) {
+    return CommonShim.mpsprot_region_hold(slot);
+  }
+
+  @Override
+  public int releaseRecord(int slot, byte[] modes) {
+    return CommonShim.mpsprot_region_release(slot, modes);
+  }
+
+  @Override
   public int resetAlias(int slot) {
     return CommonShim.mpsprot_region_alias_reset(slot);
   }
