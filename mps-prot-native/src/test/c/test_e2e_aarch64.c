@@ -36,6 +36,8 @@ int main(void) {
 }
 #else
 
+#include "probe_posix.h" /* os_perms */
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -355,26 +357,6 @@ static void run_case(int k, int pg, int top) {
   runs++;
   if (check_failed != failed_before)
     run_failures++;
-}
-
-/* The permissions /proc/self/maps gives addr ("rw", "r-", "--"), or "??". */
-static const char *os_perms(uintptr_t addr) {
-  static char perms[3];
-  FILE *f = fopen("/proc/self/maps", "r");
-  char line[512];
-  strcpy(perms, "??");
-  while (f && fgets(line, sizeof line, f)) {
-    unsigned long lo, hi;
-    char p[5];
-    if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && addr >= lo && addr < hi) {
-      perms[0] = p[0] == 'r' ? 'r' : '-';
-      perms[1] = p[1] == 'w' ? 'w' : '-';
-      break;
-    }
-  }
-  if (f)
-    fclose(f);
-  return perms;
 }
 
 /* SVE: an AdvSIMD load into v0 zeroes bits 128 and up of z0.  z0 is set to all ones,

@@ -14,6 +14,8 @@
 
 static long page;
 
+#include "harvest_race.h" /* the writers, the shadow: shared with test_ww_windows.c */
+
 static int record(int slot, int p) {
   return ((unsigned char *)(uintptr_t)mpsprot_region_record(slot))[p];
 }
@@ -84,34 +86,13 @@ static void test_report(void) {
 
 /* ---- No lost writes ---- */
 
-#define PAGES 64
-#define WRITERS 3
-#define WRITES 200000
-#define BURST 500
-
 static int hslot;
 static char *hbase, *halias;
-static unsigned char *shadow;
-static _Atomic int writers_done;
 static _Atomic int64_t harvests;
 static int64_t reported;
 
 static void *writer(void *arg) {
-  uint64_t id = (uint64_t)(uintptr_t)arg;
-  uint64_t x = 0x9e3779b97f4a7c15ull * (id + 1);
-  size_t words = (size_t)page / 8;
-  for (uint64_t i = 1; i <= WRITES; i++) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    size_t p = (size_t)(x % PAGES), w = (size_t)((x >> 32) % words);
-    ((volatile uint64_t *)(hbase + p * (size_t)page))[w] = (id << 32) | i;
-    /* Bursts of BURST writes with pauses, so that the writes interleave with many
-     * harvests instead of finishing before the first. */
-    if (i % BURST == 0) {
-      struct timespec t = {0, 300000};
-      nanosleep(&t, NULL);
-    }
-  }
-  atomic_fetch_add(&writers_done, 1);
+  race_writes(hbase, (uint64_t)(uintptr_t)arg);
   return NULL;
 }
 
@@ -123,10 +104,7 @@ static int harvest_once(void) {
     return err;
   atomic_fetch_add(&harvests, 1);
   reported += found;
-  for (int p = 0; p < PAGES; p++)
-    if (out[p / 64] >> (p % 64) & 1)
-      memcpy(shadow + (size_t)p * (size_t)page, halias + (size_t)p * (size_t)page,
-             (size_t)page);
+  shadow_copy(out, halias);
   return 0;
 }
 
@@ -168,17 +146,7 @@ static void test_no_lost_writes(void) {
   CHECK(harvest_once() == 0, "one more harvest (the harvester may have stopped early)");
   CHECK(harvest_once() == 0, "the final harvest");
 
-  int mismatched = 0, first_bad = -1;
-  for (int p = 0; p < PAGES; p++) {
-    if (memcmp(shadow + (size_t)p * (size_t)page, hbase + (size_t)p * (size_t)page,
-               (size_t)page) != 0) {
-      mismatched++;
-      if (first_bad < 0)
-        first_bad = p;
-    }
-  }
-  CHECK(mismatched == 0, "%d pages hold writes no harvest reported (first: page %d)",
-        mismatched, first_bad);
+  check_shadow(hbase);
   int clean = 1;
   for (int p = 0; p < PAGES; p++)
     clean &= record(hslot, p) == MPSPROT_ACCESS_WRITE && !dirty(hslot, p);

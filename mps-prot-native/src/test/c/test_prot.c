@@ -1,36 +1,16 @@
 /* test_prot.c -- the shim's regions and ProtSet, checked against /proc/self/maps and
- * against real accesses (a probe that catches SIGSEGV with sigsetjmp). */
+ * against real accesses (probe_posix.h's probe, which catches the fault with
+ * sigsetjmp). */
 #include "check.h"
 #include "mpsprot.h"
+#include "probe_posix.h" /* faults, expected_perms, os_perms */
 
 #include <errno.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 
 static long page;
-
-/* The permissions ("rw", "r-", "--") /proc/self/maps gives addr, or "??". */
-static const char *os_perms(uintptr_t addr) {
-  static char perms[3];
-  FILE *f = fopen("/proc/self/maps", "r");
-  char line[512];
-  strcpy(perms, "??");
-  while (f && fgets(line, sizeof line, f)) {
-    unsigned long lo, hi;
-    char p[5];
-    if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && addr >= lo && addr < hi) {
-      perms[0] = p[0] == 'r' ? 'r' : '-';
-      perms[1] = p[1] == 'w' ? 'w' : '-';
-      break;
-    }
-  }
-  if (f)
-    fclose(f);
-  return perms;
-}
 
 /* The number of lines /proc/self/maps has now. */
 static int maps_lines(void) {
@@ -42,32 +22,6 @@ static int maps_lines(void) {
   if (f)
     fclose(f);
   return n;
-}
-
-static const char *expected_perms(int mode) {
-  return (mode & MPSPROT_ACCESS_READ) ? "--" : (mode & MPSPROT_ACCESS_WRITE) ? "r-" : "rw";
-}
-
-static sigjmp_buf probe_env;
-static void probe_handler(int sig) { siglongjmp(probe_env, sig); }
-
-/* 1 if a read (write == 0) or write of *p faults. */
-static int faults(volatile char *p, int write) {
-  struct sigaction sa, old;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = probe_handler;
-  sigaction(SIGSEGV, &sa, &old);
-  int faulted = 0;
-  if (sigsetjmp(probe_env, 1) == 0) {
-    if (write)
-      *p = *p; /* a read first would fault for write-only checks on no-access pages */
-    else
-      (void)*p;
-  } else {
-    faulted = 1;
-  }
-  sigaction(SIGSEGV, &old, NULL);
-  return faulted;
 }
 
 static void test_create_and_views(void) {

@@ -12,6 +12,8 @@
 
 static long page;
 
+#include "harvest_race.h" /* the writers, the shadow: shared with test_harvest.c */
+
 static int bitset(const uint64_t *out, int k) { return (int)((out[k / 64] >> (k % 64)) & 1); }
 
 static void test_report(void) {
@@ -96,28 +98,11 @@ static void test_chunks(void) {
 
 /* ---- No lost writes ---- */
 
-#define PAGES 64
-#define WRITERS 3
-#define WRITES 200000
-#define BURST 500
-
 static char *wbase;
-static unsigned char *shadow;
-static _Atomic int writers_done;
 static int64_t harvests, reported;
 
 static DWORD WINAPI writer(void *arg) {
-  uint64_t id = (uint64_t)(uintptr_t)arg;
-  uint64_t x = 0x9e3779b97f4a7c15ull * (id + 1);
-  size_t words = (size_t)page / 8;
-  for (uint64_t i = 1; i <= WRITES; i++) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    size_t p = (size_t)(x % PAGES), w = (size_t)((x >> 32) % words);
-    ((volatile uint64_t *)(wbase + p * (size_t)page))[w] = (id << 32) | i;
-    if (i % BURST == 0)
-      Sleep(0);
-  }
-  atomic_fetch_add(&writers_done, 1);
+  race_writes(wbase, (uint64_t)(uintptr_t)arg);
   return 0;
 }
 
@@ -130,9 +115,7 @@ static int harvest_once(void) {
   harvests++;
   reported += found;
   /* Copy after the reset: a write that lands during the copy marks the page again. */
-  for (int p = 0; p < PAGES; p++)
-    if (bitset(out, p))
-      memcpy(shadow + (size_t)p * (size_t)page, wbase + (size_t)p * (size_t)page, (size_t)page);
+  shadow_copy(out, wbase);
   return 0;
 }
 
@@ -153,17 +136,7 @@ static void test_no_lost_writes(void) {
     tw_join(&w[i]);
   CHECK(err == 0, "harvest failed: %s", strerror(err));
   CHECK(harvest_once() == 0, "the final harvest");
-  int mismatched = 0, first_bad = -1;
-  for (int p = 0; p < PAGES; p++) {
-    if (memcmp(shadow + (size_t)p * (size_t)page, wbase + (size_t)p * (size_t)page,
-               (size_t)page) != 0) {
-      mismatched++;
-      if (first_bad < 0)
-        first_bad = p;
-    }
-  }
-  CHECK(mismatched == 0, "%d pages hold writes no harvest reported (first: page %d)", mismatched,
-        first_bad);
+  check_shadow(wbase);
   uint64_t out[1] = {0};
   int64_t found = -1;
   CHECK(mpsprot_ww_harvest(base, 0, PAGES, out, &found) == 0 && found == 0,
