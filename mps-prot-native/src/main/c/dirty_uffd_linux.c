@@ -39,6 +39,7 @@
  * Nothing here runs in the signal handler: attach, harvest and detach are normal-context
  * calls that may take a mutex (attach/detach only) and make system calls.
  */
+#include "inject.h"
 #include "mpsprot.h"
 
 #include <errno.h>
@@ -121,6 +122,16 @@ _Static_assert(sizeof(struct mpsprot_uffdio_register) == 32, "uffdio_register is
  * written pages form more runs than this loops from walk_end. */
 #define UFFD_VEC_LEN 128
 
+/* ioctl through the fault-injection seam (inject.h). */
+static long inject_ioctl(int fd, unsigned long req, void *arg) {
+  int err = inject_fail(MPSPROT_INJECT_IOCTL);
+  if (err != 0) {
+    errno = err;
+    return -1;
+  }
+  return ioctl(fd, req, arg);
+}
+
 /* One entry per region slot.  fd_plus1 == 0: not attached.  attach publishes base and
  * limit before fd_plus1 (release); harvest reads fd_plus1 first (acquire).  attach and
  * detach serialise on uffd_lock. */
@@ -136,8 +147,9 @@ static pthread_once_t pagemap_once = PTHREAD_ONCE_INIT;
 static int pagemap_fd = -1, pagemap_err;
 
 static void pagemap_open(void) {
-  pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  pagemap_err = pagemap_fd < 0 ? errno : 0;
+  int err = inject_fail(MPSPROT_INJECT_PROC_OPEN);
+  pagemap_fd = err != 0 ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  pagemap_err = err != 0 ? err : pagemap_fd < 0 ? errno : 0;
 }
 
 /* /proc/self/pagemap, opened once for the life of the process; or -1 with *err set. */
@@ -183,7 +195,7 @@ static int wp_async_registered(uintptr_t addr) {
   arg.end = addr + page_size();
   arg.category_anyof_mask = MPSPROT_PAGE_IS_WRITTEN;
   arg.return_mask = MPSPROT_PAGE_IS_WRITTEN;
-  return ioctl(pm, MPSPROT_PAGEMAP_SCAN, &arg) >= 0;
+  return inject_ioctl(pm, MPSPROT_PAGEMAP_SCAN, &arg) >= 0;
 }
 
 /* 1 if the entry still tracks the region r (not a region since destroyed, whose slot
@@ -195,6 +207,11 @@ static int entry_tracks(const struct uffd_entry *e, const struct region *r) {
 
 static int open_uffd(void) {
 #ifdef SYS_userfaultfd
+  int err = inject_fail(MPSPROT_INJECT_USERFAULTFD);
+  if (err != 0) {
+    errno = err;
+    return -1;
+  }
   int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
   if (fd < 0 && errno == EPERM) /* vm.unprivileged_userfaultfd=0 and no CAP_SYS_PTRACE */
     fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | MPSPROT_UFFD_USER_MODE_ONLY);
@@ -218,7 +235,7 @@ static int open_wp_async(int *err) {
     struct mpsprot_uffdio_api api = {MPSPROT_UFFD_API, need, 0};
     if (attempt == 0)
       api.features |= MPSPROT_UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
-    if (ioctl(fd, MPSPROT_UFFDIO_API, &api) == 0) {
+    if (inject_ioctl(fd, MPSPROT_UFFDIO_API, &api) == 0) {
       if ((api.features & need) == need)
         return fd;
       close(fd);
@@ -233,7 +250,7 @@ static int open_wp_async(int *err) {
 
 static int ioctl_retry(int fd, unsigned long req, void *arg) {
   for (int i = 0;; i++) {
-    if (ioctl(fd, req, arg) == 0)
+    if (inject_ioctl(fd, req, arg) == 0)
       return 0;
     /* EAGAIN: the address space was changing (a non-cooperative event); try again. */
     if ((errno != EAGAIN && errno != EINTR) || i >= 100)
@@ -340,7 +357,7 @@ int mpsprot_uffd_harvest(int slot, int64_t first, int64_t count, uint64_t *out,
     arg.category_mask = MPSPROT_PAGE_IS_WRITTEN;
     arg.category_anyof_mask = MPSPROT_PAGE_IS_WRITTEN;
     arg.return_mask = MPSPROT_PAGE_IS_WRITTEN;
-    long n = ioctl(pm, MPSPROT_PAGEMAP_SCAN, &arg);
+    long n = inject_ioctl(pm, MPSPROT_PAGEMAP_SCAN, &arg);
     if (n < 0 || arg.walk_end <= start) {
       /* The walk may have re-protected written pages past `start` before it failed,
        * and which ones is unknown: report every page from `start` on (a coarser record,

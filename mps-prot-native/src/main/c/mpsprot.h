@@ -303,6 +303,31 @@ MPSPROT_API int mpsprot_uffd_harvest(int slot, int64_t first, int64_t count, uin
 MPSPROT_API int mpsprot_uffd_detach(int slot);
 
 /* ---------------------------------------------------------------------------------
+ * Fault injection (docs/design/prot.md .inject; inject.h).  Only the test library
+ * (target/inject/, built with -DMPSPROT_INJECT and never shipped) injects; the release
+ * library answers ENOSYS and -1, so the API is the same in both.
+ * --------------------------------------------------------------------------------- */
+#define MPSPROT_INJECT_MMAP        0 /* mmap: the views, the bookkeeping, probes */
+#define MPSPROT_INJECT_MPROTECT    1 /* mprotect (the handler's too) */
+#define MPSPROT_INJECT_MEMFD       2 /* memfd_create (macOS: shm_open) */
+#define MPSPROT_INJECT_FTRUNCATE   3 /* ftruncate of the memfd */
+#define MPSPROT_INJECT_IOCTL       4 /* ioctl: userfaultfd and PAGEMAP_SCAN */
+#define MPSPROT_INJECT_USERFAULTFD 5 /* the userfaultfd syscall */
+#define MPSPROT_INJECT_PROC_OPEN   6 /* open of a /proc/self file */
+#define MPSPROT_INJECT_PROC_READ   7 /* read of a /proc/self file */
+#define MPSPROT_INJECT_FUTEX       8 /* futex wait (a failed wait returns at once) */
+#define MPSPROT_INJECT_N           9
+
+/* Arms `site`: counting calls from now, calls nth .. nth + count - 1 (1-based) fail with
+ * err instead of being made (count 0 or nth 0: disarm, counting from 0 again).  0, EINVAL,
+ * or ENOSYS in the release library. */
+MPSPROT_API int mpsprot_inject(int site, int64_t nth, int64_t count, int err);
+
+/* Calls seen at `site` since it was armed (which 0) or calls made to fail (which 1); -1 in
+ * the release library or for a bad site. */
+MPSPROT_API int64_t mpsprot_inject_count(int site, int which);
+
+/* ---------------------------------------------------------------------------------
  * Windows only (declared and exported only when _WIN32 is defined): write watch and
  * the raw error code.  Implemented in dirty_ww_windows.c and prot_windows.c.
  *

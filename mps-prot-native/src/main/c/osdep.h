@@ -193,6 +193,8 @@ static inline int osdep_in_accessor(uint64_t pc) {
 
 #else
 /* ---- Linux (inline; osdep_linux.c holds the TLS array) ------------------------ */
+#include "inject.h"
+
 #include <limits.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -211,6 +213,8 @@ static inline void osdep_yield(void) { sched_yield(); }
 
 /* timeout_ns < 0: no timeout.  EINTR, EAGAIN, spurious wakes: the caller looks again. */
 static inline void osdep_wait(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns) {
+  if (inject_fail(MPSPROT_INJECT_FUTEX) != 0)
+    return; /* an injected failure: the caller looks again, as after EINTR */
   struct timespec rel, *relp = NULL;
   if (timeout_ns >= 0) {
     rel.tv_sec = timeout_ns / 1000000000;

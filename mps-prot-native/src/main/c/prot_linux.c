@@ -6,6 +6,7 @@
  * process can open it), gone when its last mapping and fd are, and close-on-exec while
  * prot_posix.c holds it.
  */
+#include "inject.h"
 #include "protos.h"
 
 #include <errno.h>
@@ -13,8 +14,10 @@
 
 int protos_shared_fd(int *fd) {
   int saved = errno;
-  *fd = memfd_create("mpsprot", MFD_CLOEXEC);
-  int err = *fd >= 0 ? 0 : errno;
+  int err = inject_fail(MPSPROT_INJECT_MEMFD);
+  *fd = err != 0 ? -1 : memfd_create("mpsprot", MFD_CLOEXEC);
+  if (err == 0 && *fd < 0)
+    err = errno;
   errno = saved;
   return err;
 }

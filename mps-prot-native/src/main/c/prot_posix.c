@@ -21,6 +21,7 @@
  *
  * Bookkeeping memory (protos_alloc) is a private anonymous mapping, hence zeroed.
  */
+#include "inject.h"
 #include "mpsprot.h"
 #include "protos.h"
 
@@ -49,7 +50,9 @@ static int prot_of(int mode) {
 
 int protos_set(uintptr_t base, size_t len, int mode) {
   int saved = errno;
-  int err = mprotect((void *)base, len, prot_of(mode)) == 0 ? 0 : errno;
+  int err = inject_fail(MPSPROT_INJECT_MPROTECT);
+  if (err == 0 && mprotect((void *)base, len, prot_of(mode)) != 0)
+    err = errno;
   errno = saved;
   return err;
 }
@@ -61,20 +64,24 @@ int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage) 
     *stage = MPSPROT_STAGE_MEMFD;
     goto out;
   }
-  if (ftruncate(fd, (off_t)size) != 0) {
-    err = errno;
+  if ((err = inject_fail(MPSPROT_INJECT_FTRUNCATE)) != 0 || ftruncate(fd, (off_t)size) != 0) {
+    err = err != 0 ? err : errno;
     *stage = MPSPROT_STAGE_TRUNCATE;
     goto close_fd;
   }
-  void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void *m = (err = inject_fail(MPSPROT_INJECT_MMAP)) != 0
+                ? MAP_FAILED
+                : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED) {
-    err = errno;
+    err = err != 0 ? err : errno;
     *stage = MPSPROT_STAGE_MAP_MUTATOR;
     goto close_fd;
   }
-  void *a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void *a = (err = inject_fail(MPSPROT_INJECT_MMAP)) != 0
+                ? MAP_FAILED
+                : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (a == MAP_FAILED) {
-    err = errno;
+    err = err != 0 ? err : errno;
     *stage = MPSPROT_STAGE_MAP_ALIAS;
     munmap(m, size);
     goto close_fd;
@@ -97,7 +104,9 @@ void protos_unmap_twin(uintptr_t base, uintptr_t alias, size_t size) {
 
 void *protos_alloc(size_t bytes) {
   int saved = errno;
-  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *p = inject_fail(MPSPROT_INJECT_MMAP) != 0
+                ? MAP_FAILED
+                : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   errno = saved;
   return p == MAP_FAILED ? NULL : p;
 }
