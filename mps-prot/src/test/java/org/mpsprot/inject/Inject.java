@@ -25,6 +25,13 @@ public final class Inject {
 
   private static native long mpsprot_inject_count(int site, int which);
 
+  private static native int mpsprot_handoff_parked(long[] out, int max);
+
+  /** The mutators parked in the handoff now (mpsprot_handoff_parked); out gets 3 longs each. */
+  public static int parked(long[] out) {
+    return mpsprot_handoff_parked(out, out.length / 3);
+  }
+
   /** True when the loaded shim is the fault-injection build. */
   public static boolean available() {
     return mpsprot_inject(0, 0, 0, 0) == 0;
