@@ -19,8 +19,11 @@ import org.mpsprot.os.linux.UffdTracking;
  * recorded like the mutator's.
  */
 public final class UffdStrategy implements WriteBarrierStrategy {
-  /** Probed once per process: the kernel does not change under us. */
-  private static volatile Availability cached;
+  /**
+   * Probed once per process (the kernel does not change under us), except that a probe that
+   * failed for want of descriptors or memory is asked again next time (ProbeCache).
+   */
+  private static final ProbeCache AVAILABILITY = new ProbeCache(UffdTracking::probe);
 
   @Override
   public String name() {
@@ -34,22 +37,7 @@ public final class UffdStrategy implements WriteBarrierStrategy {
 
   @Override
   public Availability availability() {
-    Availability a = cached;
-    if (a == null) {
-      a = probe();
-      cached = a;
-    }
-    return a;
-  }
-
-  private static Availability probe() {
-    try {
-      Prot.setup();
-      String why = UffdTracking.unavailableReason();
-      return why == null ? Availability.yes(UffdTracking.detail()) : Availability.no(why);
-    } catch (RuntimeException | LinkageError e) {
-      return Availability.no("the protection module cannot start: " + e.getMessage());
-    }
+    return AVAILABILITY.get();
   }
 
   @Override
@@ -62,6 +50,12 @@ public final class UffdStrategy implements WriteBarrierStrategy {
   private static final class UffdTracker extends AbstractTracker {
     /** The region's shim slot, or -1 while not attached. */
     private int slot = -1;
+    /**
+     * Pages a failed harvest got from the shim (re-protected or maybe re-protected, so the
+     * kernel no longer reports them) but could not return: the next harvest reports them.
+     * Harvests are serialised by AbstractTracker.
+     */
+    private final BitSet owed = new BitSet();
 
     UffdTracker(Region region, long page) {
       super(region, "uffd", page);
@@ -69,7 +63,14 @@ public final class UffdStrategy implements WriteBarrierStrategy {
 
     @Override
     BitSet harvestGranules() {
-      BitSet dirty = UffdTracking.harvest(region(), slot, 0, region().pages());
+      BitSet dirty = (BitSet) owed.clone();
+      owed.clear();
+      try {
+        UffdTracking.harvest(region(), slot, 0, region().pages(), dirty);
+      } catch (RuntimeException e) {
+        owed.or(dirty); // nothing lost: reported by the next harvest that succeeds
+        throw e;
+      }
       countHits(dirty.cardinality());
       return dirty;
     }
