@@ -84,6 +84,11 @@ public interface Tracker extends AutoCloseable {
    * missed. Close the window after the system call returned; the granules are reported by the
    * next harvest. Windows may overlap and nest; a harvest waits for all of them.
    *
+   * <p>A window covers the system calls made while it is open. A buffer the kernel keeps and
+   * writes later through its own pinned reference (an io_uring registered buffer filled by
+   * {@code READ_FIXED}) is not covered, under any strategy: declare it with
+   * {@link #pinForKernel} (and make its registration inside a window).
+   *
    * @throws IllegalArgumentException if the range is empty or not inside the region
    */
   SyscallWindow prepareForSyscall(long address, long length);

@@ -16,7 +16,8 @@ import org.mpsprot.os.linux.UffdTracking;
  * <p>Needs privilege where {@code vm.unprivileged_userfaultfd=0} (root, CAP_SYS_PTRACE, or
  * UFFD_USER_MODE_ONLY, which the shim tries). The region's protection and barrier policy are
  * left alone. Kernel writes into a tracked page (a system call's buffer) are resolved and
- * recorded like the mutator's.
+ * recorded like the mutator's, except writes through a reference the kernel holds pinned (an
+ * io_uring registered buffer): those are not seen; see {@link Tracker#pinForKernel}.
  */
 public final class UffdStrategy implements WriteBarrierStrategy {
   /**
