@@ -143,20 +143,34 @@ struct uffd_entry {
 static struct uffd_entry uffd_table[MPSPROT_MAX_REGIONS];
 static pthread_mutex_t uffd_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static pthread_once_t pagemap_once = PTHREAD_ONCE_INIT;
-static int pagemap_fd = -1, pagemap_err;
+/* /proc/self/pagemap, opened on first use and kept for the life of the process.  A failed
+ * open is not remembered: EMFILE, ENFILE or ENOMEM are transient, so the next call tries
+ * again (item 14 of issue 10: one EMFILE must not end userfaultfd harvesting for good).
+ * Lock-free: two threads may both open; the one whose compare-and-swap publishes its fd
+ * wins, the other closes its own.  fd + 1 is stored so that 0 means "not open yet". */
+static _Atomic int pagemap_fd_plus1;
 
-static void pagemap_open(void) {
-  int err = inject_fail(MPSPROT_INJECT_PROC_OPEN);
-  pagemap_fd = err != 0 ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  pagemap_err = err != 0 ? err : pagemap_fd < 0 ? errno : 0;
-}
-
-/* /proc/self/pagemap, opened once for the life of the process; or -1 with *err set. */
+/* /proc/self/pagemap, or -1 with *err set (the open's errno; the next call retries). */
 static int pagemap(int *err) {
-  pthread_once(&pagemap_once, pagemap_open);
-  *err = pagemap_err;
-  return pagemap_fd;
+  int have = atomic_load_explicit(&pagemap_fd_plus1, memory_order_acquire);
+  if (have != 0) {
+    *err = 0;
+    return have - 1;
+  }
+  int fail = inject_fail(MPSPROT_INJECT_PROC_OPEN);
+  int fd = fail != 0 ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *err = fail != 0 ? fail : errno;
+    return -1;
+  }
+  int expected = 0;
+  if (!atomic_compare_exchange_strong_explicit(&pagemap_fd_plus1, &expected, fd + 1,
+                                               memory_order_acq_rel, memory_order_acquire)) {
+    close(fd); /* another thread published its fd first */
+    fd = expected - 1;
+  }
+  *err = 0;
+  return fd;
 }
 
 static uintptr_t page_size(void) {
@@ -183,11 +197,13 @@ static struct region *pin_slot(int slot) {
   return NULL;
 }
 
-/* 1 if the VMA at addr is registered for async write-protect (any userfaultfd). */
-static int wp_async_registered(uintptr_t addr) {
-  int err, pm = pagemap(&err);
+/* 1 if the VMA at addr is registered for async write-protect (any userfaultfd), 0 if it
+ * is not, -1 with *err set when that cannot be told now (pagemap could not be opened, or
+ * the scan failed otherwise): a transient failure is never taken for "not registered". */
+static int wp_async_registered(uintptr_t addr, int *err) {
+  int pm = pagemap(err);
   if (pm < 0)
-    return 0;
+    return -1;
   struct mpsprot_pm_scan_arg arg = {0};
   arg.size = sizeof arg;
   arg.flags = MPSPROT_PM_SCAN_CHECK_WPASYNC;
@@ -195,14 +211,21 @@ static int wp_async_registered(uintptr_t addr) {
   arg.end = addr + page_size();
   arg.category_anyof_mask = MPSPROT_PAGE_IS_WRITTEN;
   arg.return_mask = MPSPROT_PAGE_IS_WRITTEN;
-  return inject_ioctl(pm, MPSPROT_PAGEMAP_SCAN, &arg) >= 0;
+  if (inject_ioctl(pm, MPSPROT_PAGEMAP_SCAN, &arg) >= 0)
+    return 1;
+  if (errno == EPERM) /* PM_SCAN_CHECK_WPASYNC: not registered for async write-protect */
+    return 0;
+  *err = errno;
+  return -1;
 }
 
 /* 1 if the entry still tracks the region r (not a region since destroyed, whose slot
- * and maybe whose addresses a new region reuses). */
-static int entry_tracks(const struct uffd_entry *e, const struct region *r) {
-  return r != NULL && e->base == r->base && e->limit == r->limit
-      && wp_async_registered(r->base);
+ * and maybe whose addresses a new region reuses), 0 if not, -1 with *err set when that
+ * cannot be told now. */
+static int entry_tracks(const struct uffd_entry *e, const struct region *r, int *err) {
+  if (r == NULL || e->base != r->base || e->limit != r->limit)
+    return 0;
+  return wp_async_registered(r->base, err);
 }
 
 static int open_uffd(void) {
@@ -271,9 +294,11 @@ int mpsprot_uffd_attach(int slot) {
   struct uffd_entry *e = &uffd_table[slot];
   int old = atomic_load_explicit(&e->fd_plus1, memory_order_relaxed);
   if (old != 0) {
-    if (entry_tracks(e, r)) {
-      err = EBUSY;
-      goto unpin;
+    int tracks = entry_tracks(e, r, &err);
+    if (tracks != 0) {
+      if (tracks > 0)
+        err = EBUSY;
+      goto unpin; /* tracks < 0: cannot tell now; drop nothing, the caller may retry */
     }
     /* Left over from a region destroyed without detach: drop it. */
     atomic_store_explicit(&e->fd_plus1, 0, memory_order_release);
@@ -393,13 +418,19 @@ int mpsprot_uffd_detach(int slot) {
     goto unlock;
   }
   struct region *r = pin_slot(slot);
-  if (entry_tracks(e, r)) {
+  int tracks = entry_tracks(e, r, &err);
+  if (tracks > 0) {
     struct mpsprot_uffdio_range range = {e->base, e->limit - e->base};
     err = ioctl_retry(fd_plus1 - 1, MPSPROT_UFFDIO_UNREGISTER, &range);
-  } else {
+  } else if (tracks == 0) {
     /* The region was destroyed (its mapping, and the registration with it, are gone).
      * Unregistering by address could touch a new region at the same addresses. */
     err = EINVAL;
+  } else {
+    /* Whether the registration is still there cannot be told now (pagemap could not be
+     * opened): closing the fd below releases whatever this fd registered, and nothing
+     * that another userfaultfd registered, so the detach is complete without the ioctl. */
+    err = 0;
   }
   atomic_store_explicit(&e->fd_plus1, 0, memory_order_release);
   close(fd_plus1 - 1); /* releases any registration left */

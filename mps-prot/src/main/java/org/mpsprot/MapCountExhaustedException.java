@@ -1,10 +1,12 @@
 package org.mpsprot;
 
 /**
- * Linux refused a protection change because the process reached {@code vm.max_map_count}:
- * every protected range whose neighbours differ splits a mapping, and each split costs one
- * of the process's mappings (.req.mapcount). Raise the limit
- * ({@code sysctl -w vm.max_map_count=N}) or protect in fewer, longer runs.
+ * Linux refused a request because the process reached {@code vm.max_map_count} (.req.mapcount).
+ * Which request tells what to do, and the message says it: a protection change (ProtSet, a
+ * harvest's re-protection) splits a mapping for every protected range whose neighbours differ,
+ * so raise the limit ({@code sysctl -w vm.max_map_count=N}) or protect in fewer, longer runs;
+ * a {@code reserve} needs three new mappings per region, so raise the limit or use fewer
+ * regions; a userfaultfd tracker's registration may split mappings too.
  */
 public class MapCountExhaustedException extends ProtOsException {
   private static final long serialVersionUID = 1L;

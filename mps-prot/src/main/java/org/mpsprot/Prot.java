@@ -92,7 +92,10 @@ public interface Prot extends Protections {
   /**
    * The watchdog of the handoff: every mutator parked longer than {@code bound} waiting for a
    * Java {@link FaultHandler} is reported to {@code sink} (thread id, address, duration), once.
-   * Default: 5 seconds, to stderr.
+   * Default: 5 seconds, to stderr. The sink is called on the watchdog thread; a sink that throws
+   * is contained: that report goes to stderr instead, the sink's exception is printed there the
+   * first time that sink throws, and the watchdog goes on. This call (re)starts the watchdog
+   * thread if it is not running. Thread-safe.
    */
   void setWatchdog(java.time.Duration bound, java.util.function.Consumer<String> sink);
 }

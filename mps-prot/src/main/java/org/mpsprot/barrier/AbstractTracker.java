@@ -37,6 +37,10 @@ abstract class AbstractTracker implements Tracker {
   private final Map<Thread, Integer> windowsByThread = new HashMap<>();
   private int windows;
   private boolean harvesting;
+  /** Open pins (.tracker.pinned): granule range [from, to) each; guarded by monitor. */
+  private final Map<Object, long[]> pins = new IdentityHashMap<>();
+  /** Granules of pins closed since the last harvest: reported once more; guarded by monitor. */
+  private final BitSet unpinned = new BitSet();
   private volatile boolean closed;
 
   AbstractTracker(Region region, String strategy, long granule) {
@@ -112,13 +116,50 @@ abstract class AbstractTracker implements Tracker {
       harvesting = true;
     }
     try {
-      return harvestGranules();
+      BitSet dirty = harvestGranules();
+      synchronized (monitor) { // pinned buffers are never trusted clean (.tracker.pinned)
+        for (long[] p : pins.values()) {
+          dirty.set((int) p[0], (int) p[1]);
+        }
+        dirty.or(unpinned);
+        unpinned.clear();
+      }
+      return dirty;
     } finally {
       synchronized (monitor) {
         harvesting = false;
         monitor.notifyAll();
       }
     }
+  }
+
+  @Override
+  public final KernelPin pinForKernel(long address, long length) {
+    if (length <= 0 || address < region.base() || address > region.limit() - length) {
+      throw new IllegalArgumentException(String.format(
+          "pinForKernel(0x%x, %d): not a non-empty range inside region %s", address, length, region));
+    }
+    long[] range = {(address - region.base()) / granule, (address + length - 1 - region.base()) / granule + 1};
+    Object key = new Object();
+    synchronized (monitor) {
+      ensureOpen();
+      pins.put(key, range);
+    }
+    return new KernelPin() {
+      @Override
+      public void close() {
+        synchronized (monitor) {
+          if (pins.remove(key) != null) {
+            unpinned.set((int) range[0], (int) range[1]);
+          }
+        }
+      }
+
+      @Override
+      public String toString() {
+        return "kernel pin of granules [" + range[0] + ", " + range[1] + ") of " + AbstractTracker.this;
+      }
+    };
   }
 
   /** The strategy's harvest; runs with no window open and no other harvest running. */

@@ -95,6 +95,11 @@ public final class BrokenStrategy implements WriteBarrierStrategy {
       }
 
       @Override
+      public KernelPin pinForKernel(long address, long length) {
+        return t.pinForKernel(address, length);
+      }
+
+      @Override
       public void close() {
         t.close();
       }

@@ -30,8 +30,15 @@ public final class SoftDirtyStrategy implements WriteBarrierStrategy {
   /** Live trackers; guarded by itself, which also serialises every read-then-clear. */
   private static final List<SoftDirtyTracker> LIVE = new ArrayList<>();
 
-  /** Probed once per process: the kernel does not change under us. */
-  private static volatile Availability cached;
+  /**
+   * Probed once per process (the kernel does not change under us), except that a self-test that
+   * could not run for want of descriptors or memory is run again next time (ProbeCache).
+   */
+  private static final ProbeCache AVAILABILITY = new ProbeCache(() -> {
+    org.mpsprot.os.ProtOs.Backend b = SoftDirtyPages.probe();
+    return b.available() ? new org.mpsprot.os.ProtOs.Backend(b.name(), true, b.detail()
+        + " (harvest needs the mutators stopped; not verified on the project's machine)") : b;
+  });
 
   @Override
   public String name() {
@@ -45,19 +52,7 @@ public final class SoftDirtyStrategy implements WriteBarrierStrategy {
 
   @Override
   public Availability availability() {
-    Availability a = cached;
-    if (a == null) {
-      try {
-        Prot.setup();
-        String why = SoftDirtyPages.unavailableReason();
-        a = why == null ? Availability.yes("self-test passed: pagemap bit 55 set after clear_refs 4 and a write"
-            + " (harvest needs the mutators stopped; not verified on the project's machine)") : Availability.no(why);
-      } catch (RuntimeException | LinkageError e) {
-        a = Availability.no("the protection module cannot start: " + e.getMessage());
-      }
-      cached = a;
-    }
-    return a;
+    return AVAILABILITY.get();
   }
 
   /** True: reading and clearing the bits are two steps (see the class comment). */

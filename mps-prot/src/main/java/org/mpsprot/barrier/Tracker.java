@@ -24,6 +24,14 @@ import org.mpsprot.Region;
  * with EFAULT, with userfaultfd the page is reported dirty, with card marking the write is
  * invisible. {@link #prepareForSyscall} makes such a buffer safe under every strategy.
  *
+ * <p><b>Pinned buffers (.tracker.pinned).</b> A buffer the kernel keeps a long-term reference to
+ * (an io_uring registered buffer, {@code IORING_REGISTER_BUFFERS}; RDMA memory registration) is
+ * written by the kernel through its own reference, at any time, with no page fault and no
+ * userfaultfd write-protect check: no strategy sees that write, and a syscall window cannot be
+ * held open for the life of the registration (it holds harvests off). {@link #pinForKernel}
+ * is the way to make such a buffer safe: while the pin is open every harvest reports the
+ * buffer's granules, so they are never trusted clean.
+ *
  * <p>Thread-safety: {@link #onStore} may be called by any number of mutator threads
  * concurrently with each other and with one harvesting thread; {@link #harvest()} calls are
  * serialised by the tracker. Memory ordering: every store that happened before its
@@ -76,9 +84,43 @@ public interface Tracker extends AutoCloseable {
    * missed. Close the window after the system call returned; the granules are reported by the
    * next harvest. Windows may overlap and nest; a harvest waits for all of them.
    *
+   * <p>A window covers the system calls made while it is open. A buffer the kernel keeps and
+   * writes later through its own pinned reference (an io_uring registered buffer filled by
+   * {@code READ_FIXED}) is not covered, under any strategy: declare it with
+   * {@link #pinForKernel} (and make its registration inside a window).
+   *
    * @throws IllegalArgumentException if the range is empty or not inside the region
    */
   SyscallWindow prepareForSyscall(long address, long length);
+
+  /**
+   * Declares {@code [address, address + length)} of the mutator's view a buffer the kernel may
+   * write at any time without the tracker seeing it (.tracker.pinned): an io_uring registered
+   * buffer, any long-term pinned memory. From this call until the pin is closed, every
+   * {@link #harvest()} reports the buffer's granules as written, whether or not anything was
+   * written; the first harvest after the close reports them once more (the kernel's last writes
+   * before the unregistration), and from then on the granules are tracked as usual. Harvests
+   * are not held off. Pins may overlap.
+   *
+   * <p>Order of use: pin before the kernel takes its reference, close after it dropped it
+   * (after {@code IORING_UNREGISTER_BUFFERS}, or after the ring is closed). The registration is
+   * itself a system call that needs write access to the pages (the kernel pins them for
+   * writing): under protection faults make it inside a {@link #prepareForSyscall} window.
+   *
+   * @throws IllegalArgumentException if the range is empty or not inside the region
+   * @throws IllegalStateException after {@link #close()}
+   */
+  KernelPin pinForKernel(long address, long length);
+
+  /** A buffer declared by {@link #pinForKernel}: reported by every harvest until closed. */
+  interface KernelPin extends AutoCloseable {
+    /**
+     * Ends the pin; the next harvest reports the buffer's granules once more. Idempotent. Call
+     * it only after the kernel dropped its reference to the buffer.
+     */
+    @Override
+    void close();
+  }
 
   /** A buffer prepared by {@link #prepareForSyscall}: harvests wait until it is closed. */
   interface SyscallWindow extends AutoCloseable {

@@ -16,11 +16,15 @@ import org.mpsprot.os.linux.UffdTracking;
  * <p>Needs privilege where {@code vm.unprivileged_userfaultfd=0} (root, CAP_SYS_PTRACE, or
  * UFFD_USER_MODE_ONLY, which the shim tries). The region's protection and barrier policy are
  * left alone. Kernel writes into a tracked page (a system call's buffer) are resolved and
- * recorded like the mutator's.
+ * recorded like the mutator's, except writes through a reference the kernel holds pinned (an
+ * io_uring registered buffer): those are not seen; see {@link Tracker#pinForKernel}.
  */
 public final class UffdStrategy implements WriteBarrierStrategy {
-  /** Probed once per process: the kernel does not change under us. */
-  private static volatile Availability cached;
+  /**
+   * Probed once per process (the kernel does not change under us), except that a probe that
+   * failed for want of descriptors or memory is asked again next time (ProbeCache).
+   */
+  private static final ProbeCache AVAILABILITY = new ProbeCache(UffdTracking::probe);
 
   @Override
   public String name() {
@@ -34,22 +38,7 @@ public final class UffdStrategy implements WriteBarrierStrategy {
 
   @Override
   public Availability availability() {
-    Availability a = cached;
-    if (a == null) {
-      a = probe();
-      cached = a;
-    }
-    return a;
-  }
-
-  private static Availability probe() {
-    try {
-      Prot.setup();
-      String why = UffdTracking.unavailableReason();
-      return why == null ? Availability.yes(UffdTracking.detail()) : Availability.no(why);
-    } catch (RuntimeException | LinkageError e) {
-      return Availability.no("the protection module cannot start: " + e.getMessage());
-    }
+    return AVAILABILITY.get();
   }
 
   @Override
@@ -62,6 +51,12 @@ public final class UffdStrategy implements WriteBarrierStrategy {
   private static final class UffdTracker extends AbstractTracker {
     /** The region's shim slot, or -1 while not attached. */
     private int slot = -1;
+    /**
+     * Pages a failed harvest got from the shim (re-protected or maybe re-protected, so the
+     * kernel no longer reports them) but could not return: the next harvest reports them.
+     * Harvests are serialised by AbstractTracker.
+     */
+    private final BitSet owed = new BitSet();
 
     UffdTracker(Region region, long page) {
       super(region, "uffd", page);
@@ -69,7 +64,14 @@ public final class UffdStrategy implements WriteBarrierStrategy {
 
     @Override
     BitSet harvestGranules() {
-      BitSet dirty = UffdTracking.harvest(region(), slot, 0, region().pages());
+      BitSet dirty = (BitSet) owed.clone();
+      owed.clear();
+      try {
+        UffdTracking.harvest(region(), slot, 0, region().pages(), dirty);
+      } catch (RuntimeException e) {
+        owed.or(dirty); // nothing lost: reported by the next harvest that succeeds
+        throw e;
+      }
       countHits(dirty.cardinality());
       return dirty;
     }

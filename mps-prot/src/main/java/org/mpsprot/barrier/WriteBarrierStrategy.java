@@ -21,7 +21,9 @@ public interface WriteBarrierStrategy {
 
   /**
    * Whether the strategy works on this machine, with the reason (probed at run time, never
-   * assumed from a kernel version). The answer may be cached after the first call.
+   * assumed from a kernel version). The answer may be cached after the first call, but an
+   * answer "unavailable" caused by a shortage that may pass (the process was out of file
+   * descriptors or memory while probing) is never cached: the next call probes again.
    */
   Availability availability();
 

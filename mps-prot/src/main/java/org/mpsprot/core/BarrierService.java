@@ -18,7 +18,10 @@ import org.mpsprot.os.ProtOs;
  * state and never holds up a safepoint: .rule.native), runs the region's {@link FaultHandler},
  * checks that the fault was resolved, and resumes the mutator, or makes it fail fast. Two
  * barrier threads serve by default, so that one handler may wait for another fault's
- * resolution. The watchdog reports every mutator parked longer than its bound.
+ * resolution. The watchdog reports every mutator parked longer than its bound; a sink that throws
+ * is contained (the report goes to stderr instead, the sink's failure is reported there once per
+ * sink, and the watchdog goes on), and {@link #setWatchdog} starts a new watchdog thread when
+ * none is alive (one that was interrupted, say).
  */
 final class BarrierService {
   static final int THREADS = 2;
@@ -41,6 +44,10 @@ final class BarrierService {
   private volatile Duration watchdogBound = Duration.ofSeconds(5);
   private volatile Consumer<String> watchdogSink = System.err::println;
   private final PrintStream errors = System.err;
+  /** The watchdog thread, or null before it is first started; guarded by this. */
+  private Thread watchdog;
+  /** The last sink whose failure was reported to {@link #errors}; only the watchdog uses it. */
+  private Consumer<String> sinkReported;
 
   BarrierService(ProtModule module, ProtOs os) {
     this.module = module;
@@ -57,17 +64,50 @@ final class BarrierService {
       t.setDaemon(true);
       t.start();
     }
+    ensureWatchdog();
+  }
+
+  /** Starts the watchdog thread unless one is alive. */
+  private synchronized void ensureWatchdog() {
+    if (watchdog != null && watchdog.isAlive()) {
+      return;
+    }
     Thread w = new Thread(this::watch, "mps-prot-watchdog");
     w.setDaemon(true);
+    watchdog = w;
     w.start();
   }
 
+  /**
+   * Sets the watchdog's bound and sink, and (re)starts the watchdog thread if it is not running.
+   * Thread-safe.
+   */
   void setWatchdog(Duration bound, Consumer<String> sink) {
     if (bound.isNegative() || bound.isZero()) {
       throw new IllegalArgumentException("watchdog bound " + bound + " must be positive");
     }
     watchdogBound = bound;
     watchdogSink = sink;
+    ensureWatchdog();
+  }
+
+  /**
+   * Hands a report to the sink. A sink that throws does not end the watchdog: the report goes to
+   * stderr, and the sink's exception is printed there the first time that sink throws.
+   */
+  private void report(String message) {
+    Consumer<String> sink = watchdogSink;
+    try {
+      sink.accept(message);
+    } catch (Throwable t) {
+      errors.println(message);
+      if (sinkReported != sink) {
+        sinkReported = sink;
+        errors.println("mps-prot watchdog: the watchdog sink threw; its reports go to stderr"
+            + " while it throws (reported once per sink), and the watchdog goes on:");
+        t.printStackTrace(errors);
+      }
+    }
   }
 
   private void serve() {
@@ -136,8 +176,15 @@ final class BarrierService {
         long ns = parked[3 * i + 2];
         long key = tid * 31 + addr;
         now.put(key, ns);
-        if (ns > bound.toNanos() && !reported.containsKey(key)) {
-          watchdogSink.accept(String.format(
+        Long last = reported.get(key); // ns parked when last seen, for a park already reported
+        if (last != null && ns < last) {
+          reported.remove(key); // parked again at the same place since: a new park
+          last = null;
+        }
+        if (last != null) {
+          reported.put(key, ns);
+        } else if (ns > bound.toNanos()) {
+          report(String.format(
               "mps-prot watchdog: mutator thread %d parked for %d ms at address 0x%x, waiting for"
                   + " the Java barrier thread (bound %d ms)", tid, ns / 1_000_000, addr, bound.toMillis()));
           reported.put(key, ns);

@@ -102,6 +102,36 @@ public interface ProtOs {
    */
   ProtOsException failure(String request, int errno, long base, long limit);
 
+  /**
+   * What a failed OS call was doing, so that the advice in the message fits the operation
+   * (.req.errors): the same errno asks for different remedies when a reserve, a protection
+   * change or a tracker's detach fails.
+   */
+  enum Operation {
+    /** ProtSet, a harvest's re-protection, ProtSync's repair: protection changes of regions. */
+    PROTECT,
+    /** reserve: new mappings (memfd, the two views, the record) and a region slot. */
+    RESERVE,
+    /** close of a region. */
+    CLOSE,
+    /** Attaching a userfaultfd tracker to a region (userfaultfd, UFFDIO_REGISTER). */
+    TRACKER_ATTACH,
+    /** A userfaultfd tracker's harvest (/proc/self/pagemap, PAGEMAP_SCAN). */
+    TRACKER_HARVEST,
+    /** Detaching a userfaultfd tracker (UFFDIO_UNREGISTER, close of its descriptor). */
+    TRACKER_DETACH,
+    /** Anything else (ProtSetup, a barrier policy change). */
+    OTHER
+  }
+
+  /**
+   * As {@link #failure(String, int, long, long)}, with advice that fits {@code op}. The default
+   * ignores {@code op}.
+   */
+  default ProtOsException failure(Operation op, String request, int errno, long base, long limit) {
+    return failure(request, errno, base, limit);
+  }
+
   /** The native half of ProtTramp's mutator registration. */
   void mutatorEnter();
 
@@ -109,8 +139,18 @@ public interface ProtOs {
 
   int mutatorDepth();
 
-  /** A dirty-tracking or fault backend and whether this machine offers it. */
-  record Backend(String name, boolean available, String detail) {}
+  /**
+   * A dirty-tracking or fault backend and whether this machine offers it.
+   * {@code transientFailure}: the probe failed for a reason that may pass (out of file
+   * descriptors or memory, interrupted), so asking again later may answer differently; false
+   * for an available backend and for what the kernel or the privileges decide.
+   */
+  record Backend(String name, boolean available, String detail, boolean transientFailure) {
+    /** A backend whose answer does not change while the process runs. */
+    public Backend(String name, boolean available, String detail) {
+      this(name, available, detail, false);
+    }
+  }
 
   /** The backends this OS might offer, each probed now. */
   List<Backend> probeBackends();

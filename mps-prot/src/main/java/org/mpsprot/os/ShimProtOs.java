@@ -62,7 +62,7 @@ public abstract class ShimProtOs implements ProtOs {
   public void setup() {
     int err = CommonShim.mpsprot_setup();
     if (err != 0) {
-      throw failure("ProtSetup", err, 0, 0);
+      throw failure(Operation.OTHER, "ProtSetup", err, 0, 0);
     }
   }
 
@@ -80,7 +80,7 @@ public abstract class ShimProtOs implements ProtOs {
       String what = stage >= 1 && stage <= 5 ? createStage(stage)
           : stage == 6 ? "finding a free region slot (" + 1024 + " regions are live)"
           : "the shim's argument check";
-      throw failure("reserve(" + size + " bytes): " + what, err, 0, 0);
+      throw failure(Operation.RESERVE, "reserve(" + size + " bytes): " + what, err, 0, 0);
     }
     return new NativeRegion((int) out[0], out[1], out[2], size);
   }
@@ -89,7 +89,7 @@ public abstract class ShimProtOs implements ProtOs {
   public void destroyRegion(int slot) {
     int err = CommonShim.mpsprot_region_destroy(slot);
     if (err != 0) {
-      throw failure("close of region slot " + slot, err, 0, 0);
+      throw failure(Operation.CLOSE, "close of region slot " + slot, err, 0, 0);
     }
   }
 

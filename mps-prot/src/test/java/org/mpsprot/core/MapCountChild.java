@@ -28,6 +28,12 @@ public final class MapCountChild {
     } catch (MapCountExhaustedException e) {
       SyncReport report = prot.sync();
       System.out.println("MESSAGE " + e.getMessage());
+      // A reserve at the limit: its advice is the reserve's (fewer regions), not ProtSet's.
+      try (Region more = prot.reserve(4 * page)) {
+        System.out.println("RESERVE succeeded at " + LinuxProtOs.mapCount() + " mappings");
+      } catch (MapCountExhaustedException re) {
+        System.out.println("RESERVE " + re.getMessage());
+      }
       System.out.println("COUNTS " + e.mapCount() + " " + e.maxMapCount() + " " + e.errnoName());
       System.out.println("SYNC " + (report.clean() ? "clean" : report.toString()));
     } finally {

@@ -26,6 +26,12 @@ class MapCountTest {
     assertTrue(mapCount >= max - 8 && mapCount <= max + 1, "count " + mapCount + " near max " + max);
     assertTrue(message.contains(mapCount + " mappings"), message);
     assertEquals("clean", out.line("SYNC"), "after the failure the record equals the OS");
+    String reserve = out.line("RESERVE");
+    assertTrue(reserve.startsWith("reserve(") && reserve.contains("vm.max_map_count"), reserve);
+    assertTrue(reserve.contains("fewer regions") && reserve.contains("sysctl -w vm.max_map_count="),
+        "a reserve at the limit advises fewer regions or a higher limit: " + reserve);
+    assertTrue(!reserve.contains("runs") && !reserve.contains("Prot.batch"),
+        "a reserve at the limit does not advise protecting in fewer runs: " + reserve);
     assertTrue(Long.parseLong(out.line("CLOSED")) < 10_000, "close gave the mappings back");
   }
 }

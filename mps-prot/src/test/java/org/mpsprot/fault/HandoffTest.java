@@ -205,6 +205,69 @@ class HandoffTest {
     }
   }
 
+  /** One mutator parked about 600 ms on a fresh region (the handler sleeps before resolving). */
+  private void parkOnce() {
+    Region r = region(1);
+    r.setHandoff(ctx -> {
+      Thread.sleep(600);
+      ctx.region().protectAll(AccessSet.EMPTY);
+    }, HandoffFallback.FAIL_FAST);
+    r.protectAll(AccessSet.WRITE);
+    Accessors.putLong(r.base(), 5);
+  }
+
+  private static List<Thread> watchdogs() {
+    List<Thread> found = new ArrayList<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals("mps-prot-watchdog") && t.isAlive()) {
+        found.add(t);
+      }
+    }
+    return found;
+  }
+
+  @Test
+  void aWatchdogSinkThatThrowsIsContainedAndTheWatchdogGoesOn() throws Exception {
+    List<String> reports = new CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    prot.setWatchdog(Duration.ofMillis(100), message -> {
+      if (calls.incrementAndGet() == 1) {
+        throw new IllegalStateException("a sink that throws once");
+      }
+      reports.add(message);
+    });
+    try {
+      parkOnce(); // reported to the sink, which throws
+      assertEquals(1, calls.get(), "the first park was reported (and the sink threw)");
+      parkOnce(); // the watchdog survived: reported again
+      assertEquals(2, calls.get(), "the watchdog went on after its sink threw");
+      assertEquals(1, reports.size(), reports.toString());
+      assertTrue(reports.get(0).contains("mutator thread " + gettid() + " parked for"), reports.get(0));
+      assertEquals(1, watchdogs().size(), "one watchdog thread");
+    } finally {
+      prot.setWatchdog(Duration.ofSeconds(5), System.err::println);
+    }
+  }
+
+  @Test
+  void setWatchdogRestartsAWatchdogThatIsNotRunning() throws Exception {
+    prot.setWatchdog(Duration.ofSeconds(5), System.err::println); // running from here on
+    List<Thread> before = watchdogs();
+    assertEquals(1, before.size(), "one watchdog thread: " + before);
+    before.get(0).interrupt(); // ends it
+    before.get(0).join(5_000);
+    assertTrue(watchdogs().isEmpty(), "the watchdog ended");
+    List<String> reports = new CopyOnWriteArrayList<>();
+    prot.setWatchdog(Duration.ofMillis(100), reports::add);
+    try {
+      assertEquals(1, watchdogs().size(), "setWatchdog started a new watchdog");
+      parkOnce();
+      assertEquals(1, reports.size(), reports.toString());
+    } finally {
+      prot.setWatchdog(Duration.ofSeconds(5), System.err::println);
+    }
+  }
+
   private static boolean inLibrary(long pc) throws Exception {
     String file = org.mpsprot.os.ShimLibrary.INSTANCE.getFile().getCanonicalPath();
     for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps"))) {

@@ -32,16 +32,31 @@ public final class SoftDirtyPages {
 
   /** Null when the self-test passes, else the reason the module's probe gives. */
   public static String unavailableReason() {
+    org.mpsprot.os.ProtOs.Backend b = probe();
+    return b.available() ? null : b.detail();
+  }
+
+  /**
+   * The self-test, run now: available when it passes; otherwise the reason as the detail, and
+   * whether that reason may pass ({@link org.mpsprot.os.ProtOs.Backend#transientFailure()}: the
+   * self-test could not run for want of file descriptors or memory).
+   */
+  public static org.mpsprot.os.ProtOs.Backend probe() {
     long[] detail = new long[1];
     int err = Shim.mpsprot_probe_soft_dirty(detail);
     if (err == 0) {
-      return null;
+      return new org.mpsprot.os.ProtOs.Backend("soft-dirty", true,
+          "self-test passed: pagemap bit 55 set after clear_refs 4 and a write");
     }
     if (err == Errno.EOPNOTSUPP) {
-      return String.format("self-test failed: pagemap bit 55 not set after clear_refs 4 and a write"
-          + " (entry 0x%x); the kernel lacks CONFIG_MEM_SOFT_DIRTY or does not keep the bit", detail[0]);
+      return new org.mpsprot.os.ProtOs.Backend("soft-dirty", false, String.format(
+          "self-test failed: pagemap bit 55 not set after clear_refs 4 and a write (entry 0x%x);"
+              + " the kernel lacks CONFIG_MEM_SOFT_DIRTY or does not keep the bit", detail[0]));
     }
-    return "self-test could not run: " + Errno.name(err);
+    boolean passing = LinuxProtOs.isTransient(err);
+    return new org.mpsprot.os.ProtOs.Backend("soft-dirty", false, "self-test could not run: "
+        + Errno.name(err) + (passing ? " (transient: the self-test runs again when asked again)" : ""),
+        passing);
   }
 
   /** Clears the soft-dirty bit of every page of the process (clear_refs 4). */

@@ -38,15 +38,26 @@ public final class UffdTracking {
    * the backend; otherwise the reason (the module's probe: missing privilege, kernel features).
    */
   public static String unavailableReason() {
+    ProtOs.Backend b = probe();
+    return b.available() ? null : b.detail();
+  }
+
+  /**
+   * The userfaultfd backend, probed now: available when the kernel offers write-protect in async
+   * mode with PAGEMAP_SCAN and the shim has the backend; otherwise the reason as its detail, and
+   * whether that reason may pass ({@link ProtOs.Backend#transientFailure()}: out of file
+   * descriptors while probing), so that a caller keeps only an answer that will not change.
+   */
+  public static ProtOs.Backend probe() {
     for (ProtOs.Backend b : ProtOs.current().probeBackends()) {
       if (b.name().startsWith("userfaultfd")) {
-        if (!b.available()) {
-          return b.detail();
+        if (b.available() && Link.ERROR != null) {
+          return new ProtOs.Backend(b.name(), false, Link.ERROR);
         }
-        return Link.ERROR;
+        return b;
       }
     }
-    return "the OS layer has no userfaultfd backend";
+    return new ProtOs.Backend("userfaultfd", false, "the OS layer has no userfaultfd backend");
   }
 
   /** What the probe found, for an available backend. */
@@ -74,7 +85,7 @@ public final class UffdTracking {
     }
     int err = UffdShim.mpsprot_uffd_attach(slot);
     if (err != 0) {
-      throw failure("userfaultfd attach of region " + region, err, region);
+      throw failure(ProtOs.Operation.TRACKER_ATTACH, "userfaultfd attach of region " + region, err, region);
     }
     return slot;
   }
@@ -84,6 +95,18 @@ public final class UffdTracking {
    * {@code p - first}), each write-protected again by the same ioctl.
    */
   public static BitSet harvest(Region region, int slot, long first, long count) {
+    BitSet dirty = new BitSet();
+    harvest(region, slot, first, count, dirty);
+    return dirty;
+  }
+
+  /**
+   * As {@link #harvest(Region, int, long, long)}, but the pages go into {@code into} (or-ed in),
+   * also when the harvest fails part-way: the shim then reports every page from where the walk
+   * failed on (their re-protection state is unknown), and those bits are in {@code into} when
+   * the exception is thrown, so the caller can keep them for its next report (nothing lost).
+   */
+  public static void harvest(Region region, int slot, long first, long count, BitSet into) {
     if (first < 0 || count <= 0 || first > region.pages() - count) {
       throw new IllegalArgumentException("harvest of pages [" + first + ", " + (first + count)
           + ") outside region " + region + " of " + region.pages() + " pages");
@@ -94,21 +117,22 @@ public final class UffdTracking {
       throw new org.mpsprot.RegionClosedException("userfaultfd harvest of region " + region + ": it was closed");
     }
     int err = UffdShim.mpsprot_uffd_harvest(slot, first, count, out, found);
+    into.or(BitSet.valueOf(out));
     if (err != 0) {
-      throw failure("userfaultfd harvest (PAGEMAP_SCAN) of region " + region, err, region);
+      throw failure(ProtOs.Operation.TRACKER_HARVEST, "userfaultfd harvest (PAGEMAP_SCAN) of region "
+          + region, err, region);
     }
-    return BitSet.valueOf(out);
   }
 
   /** Unregisters the region from its userfaultfd; the pages stay writable. */
   public static void detach(Region region, int slot) {
     int err = UffdShim.mpsprot_uffd_detach(slot);
     if (err != 0) {
-      throw failure("userfaultfd detach of region " + region, err, region);
+      throw failure(ProtOs.Operation.TRACKER_DETACH, "userfaultfd detach of region " + region, err, region);
     }
   }
 
-  private static ProtOsException failure(String request, int errno, Region region) {
-    return LinuxProtOs.load().failure(request, errno, region.base(), region.limit());
+  private static ProtOsException failure(ProtOs.Operation op, String request, int errno, Region region) {
+    return LinuxProtOs.load().failure(op, request, errno, region.base(), region.limit());
   }
 }
