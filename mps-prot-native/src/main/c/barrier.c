@@ -412,6 +412,11 @@ static struct handoff_slot *claim_free_slot(void) {
 /* Parks the calling mutator (the region is unpinned) until a barrier thread resolves
  * the fault; applies a step the collector made. */
 static void park(const struct mpsprot_context *ctx, osdep_fault_frame *uc) {
+  /* While parked, the signals the thread had open when it faulted are open again: a
+   * signal handler may run here, and a fault it takes nests (fault.md .handler.nest).
+   * This frame holds no BUSY bit and no pin, so the nested fault never waits for it. */
+  osdep_park_mask mask;
+  osdep_park_signals(uc, &mask);
   struct handoff_slot *s = claim_free_slot();
   s->ctx = *ctx;
   s->parked_ns = osdep_now_ns();
@@ -430,6 +435,7 @@ static void park(const struct mpsprot_context *ctx, osdep_fault_frame *uc) {
       break;
     osdep_wait(&s->word, w, -1); /* EINTR, EAGAIN, spurious: look again */
   }
+  osdep_unpark_signals(&mask);
   if (HS_STATE(w) == HS_FAILED)
     fail_unresolved(&s->ctx);
   if (s->ctx.flags & MPSPROT_CTX_STEPPED)

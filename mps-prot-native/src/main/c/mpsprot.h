@@ -192,7 +192,14 @@ MPSPROT_API int mpsprot_harvest(int slot, int64_t first, int64_t count, int mode
                                 uint64_t *out, int64_t *found);
 
 /* Restores the previous SIGSEGV/SIGBUS actions (Windows: removes the vectored
- * exception handler).  EBUSY while any region is live. */
+ * exception handler); a previous action with SA_RESETHAND that was called is restored
+ * as SIG_DFL, as the kernel would hold it (docs/design/fault.md .handler.flags).
+ * Refused, with nothing changed: EBUSY while any region is live; EEXIST (Linux, macOS)
+ * when another handler was installed over the module's since setup (restoring the
+ * action before ours would remove that one): whoever installed it must put back the
+ * action it replaced first.  Windows' vectored handlers are independent of one another,
+ * so there EEXIST never occurs (EINVAL if RemoveVectoredExceptionHandler refuses).
+ * 0 when the handler is not installed. */
 MPSPROT_API int mpsprot_uninstall(void);
 
 /* Accessors (.sol.accessor): loads and stores that run in native code, so that a fault
@@ -239,8 +246,11 @@ MPSPROT_API int mpsprot_handoff_parked(int64_t *out, int max);
 MPSPROT_API int64_t mpsprot_counter(int which);
 
 /* Instruction stepping (MPS: ProtCanStepInstruction / ProtStepInstruction) on a
- * context; ctx is a struct mpsprot_context *.  can_step returns 1 or 0; step returns 0,
- * or ENOSYS (MPS's ResUNIMPL) when the instruction cannot be stepped. */
+ * context; ctx is a struct mpsprot_context *.  can_step returns 1 or 0 (0 once the
+ * context was stepped); step returns 0, ENOSYS (MPS's ResUNIMPL) when the instruction
+ * cannot be stepped, or EALREADY when the context carries MPSPROT_CTX_STEPPED (a step
+ * was made: a second one would emulate the next instruction too, so it is refused and
+ * nothing changes); EINVAL for a NULL ctx.  One step per fault. */
 MPSPROT_API int mpsprot_context_can_step(int64_t ctx);
 MPSPROT_API int mpsprot_context_step(int64_t ctx);
 

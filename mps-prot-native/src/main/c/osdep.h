@@ -33,6 +33,13 @@
  *             process ends (Linux, macOS: abort(), so SIGABRT; Windows: TerminateProcess
  *             with exit code OSDEP_FAIL_FAST_EXIT, never returning into the exception
  *             dispatcher)
+ *   osdep_park_signals(), osdep_unpark_signals()   the handoff's park (barrier.c)
+ *             waits with the signals open that the thread had open when it faulted,
+ *             then closes them again: the fault handler blocks every asynchronous
+ *             signal while it runs (docs/design/fault.md .handler.nest), so that no
+ *             signal handler runs while it holds a page's BUSY bit.  POSIX: a signal
+ *             mask, set from the ucontext (protsg_posix.c); Windows: nothing (a vectored
+ *             handler masks nothing)
  *   osdep_init()        one-time setup (Windows: TLS slots, the clock's frequency;
  *             macOS: pthread keys); returns 0 or an errno value.  Idempotent.
  *
@@ -121,6 +128,15 @@ _Noreturn void osdep_fail_fast(void);
  * mpsprot_win_last_error. */
 int osdep_errno_of(DWORD err);
 
+typedef struct {
+  int unused;
+} osdep_park_mask;
+static inline void osdep_park_signals(const osdep_fault_frame *uc, osdep_park_mask *saved) {
+  (void)uc;
+  (void)saved;
+}
+static inline void osdep_unpark_signals(const osdep_park_mask *saved) { (void)saved; }
+
 #else
 /* ---- POSIX: Linux and macOS --------------------------------------------------- */
 #include <errno.h>
@@ -157,6 +173,15 @@ static inline void osdep_write_stderr(const char *buf, size_t n) {
 }
 
 static inline _Noreturn void osdep_fail_fast(void) { abort(); }
+
+/* The park's signal mask (protsg_posix.c): osdep_park_signals sets the mask the thread had
+ * when it faulted (uc's, without the signals an instruction raises) and keeps the
+ * handler's in *saved; osdep_unpark_signals puts it back.  Async-signal-safe. */
+typedef struct {
+  sigset_t mask;
+} osdep_park_mask;
+void osdep_park_signals(const osdep_fault_frame *uc, osdep_park_mask *saved);
+void osdep_unpark_signals(const osdep_park_mask *saved);
 
 #if defined(__APPLE__)
 /* ---- macOS (osdep_darwin.c) --------------------------------------------------- */

@@ -74,8 +74,11 @@ int mpsprot_handler_installed(void) {
 }
 
 /* Removes the handler.  EBUSY while a region is live (its faults would then kill the
- * process).  Other vectored handlers are independent of ours: removing ours never
- * removes or reorders them. */
+ * process), as on POSIX.  Other vectored handlers are independent of ours: removing ours
+ * never removes or reorders them, so POSIX's EEXIST (another handler installed over
+ * ours) never occurs here; EINVAL if Windows refuses the removal.  Nested exceptions need
+ * nothing here either: a vectored handler masks nothing, so a fault raised while one runs
+ * is dispatched like any other (docs/design/fault.md .handler.nest). */
 int mpsprot_uninstall(void) {
   int err = 0;
   osdep_mutex_lock(&setup_lock);

@@ -70,6 +70,8 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
 }
 
 int step_can(const struct mpsprot_context *ctx) {
+  if (ctx->flags & MPSPROT_CTX_STEPPED)
+    return 0; /* its pc is past the faulting instruction: nothing left to step */
   struct step_insn d;
   uint8_t *mem;
   int slot = prepare(ctx, &d, &mem);
@@ -142,6 +144,10 @@ static void mem_write(uint8_t *p, const uint8_t *src, int n) {
 }
 
 int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry) {
+  /* A second step would decode the instruction after the faulting one (the pc has
+   * moved) and emulate it too: the mutator would resume past an instruction it never ran. */
+  if (ctx->flags & MPSPROT_CTX_STEPPED)
+    return EALREADY;
   struct step_insn d;
   uint8_t *mem;
   int slot = prepare(ctx, &d, &mem);

@@ -15,14 +15,17 @@
  * store this module emulates, ctx->address lies inside the bytes it accesses
  * [ea, ea + size) (a page-crossing access, or the second half of a pair, faults past ea),
  * every byte it touches lies in the live region of ctx->slot, and a known ctx->access
- * agrees with the instruction's kind.  Else 0. */
+ * agrees with the instruction's kind.  Else 0, and always 0 once ctx carries
+ * MPSPROT_CTX_STEPPED (its instruction was emulated already). */
 int step_can(const struct mpsprot_context *ctx);
 
 /* Emulates that instruction through the region's alias view: performs the access,
  * writes the destination register with the architecture's exact semantics, applies
  * writeback, advances ctx->pc by the instruction's length, sets MPSPROT_CTX_STEPPED in
- * ctx->flags, and describes the access in *entry (may be NULL).  Returns 0, or ENOSYS
- * (and changes nothing) when step_can would answer 0. */
+ * ctx->flags, and describes the access in *entry (may be NULL).  Returns 0; EALREADY
+ * (and changes nothing) when ctx carries MPSPROT_CTX_STEPPED already, since a second
+ * step would emulate the next instruction too; ENOSYS (and changes nothing) when
+ * step_can would answer 0 for another reason. */
 int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry);
 
 /* aarch64: the access kind of the load/store instruction word insn (little-endian value

@@ -215,7 +215,7 @@ struct resolver {
   int unprotect_page; /* >= 0: mpsprot_protect(page, EMPTY) before resolving */
   int step;           /* 1: mpsprot_context_step instead of unprotecting */
   void (*custom)(struct mpsprot_context *ctx, struct resolver *self);
-  int ticket, step_err, parked_n;
+  int ticket, step_err, step_again_err, can_step_after, parked_n;
   int64_t parked[6];
   struct mpsprot_context seen;
 };
@@ -233,8 +233,13 @@ static ff_ret FF_API resolver_main(void *arg) {
   s->seen = *ctx;
   if (s->custom != NULL)
     s->custom(ctx, s);
-  else if (s->step)
+  else if (s->step) {
     s->step_err = mpsprot_context_step((int64_t)(uintptr_t)ctx);
+    /* A collector that asks twice: the second step is refused, so the mutator resumes
+     * right after the faulting instruction, not one further. */
+    s->can_step_after = mpsprot_context_can_step((int64_t)(uintptr_t)ctx);
+    s->step_again_err = mpsprot_context_step((int64_t)(uintptr_t)ctx);
+  }
   else if (s->unprotect_page >= 0)
     protect_mt(s->r, s->unprotect_page, 1, 0);
   mpsprot_handoff_resolve(s->ticket, MPSPROT_RESOLVE_RESUME);
@@ -438,6 +443,9 @@ static void test_handoff_accessors(void) {
     ff_join(&s.thread);
     s.step = 0;
     CHECK(s.step_err == 0, "mpsprot_context_step: %d", s.step_err);
+    CHECK(s.can_step_after == 0, "a stepped context cannot be stepped again");
+    CHECK(s.step_again_err == EALREADY, "a second step is refused with EALREADY: %d",
+          s.step_again_err);
     CHECK(*(uint32_t *)(r.alias + 3 * page + 4) == 77, "the collector's step stored");
     CHECK(record(&r, 3) == MPSPROT_ACCESS_WRITE, "the page stays protected after a step");
   } else {

@@ -411,6 +411,7 @@ static void fuzz_one(int arch, struct mpsprot_context *ctx) {
   ctx->address = d1.ea;
   ctx->slot = region_slot;
   ctx->access = MPSPROT_ACCESS_ALL;
+  ctx->flags &= ~MPSPROT_CTX_STEPPED; /* a fresh fault each time (one step per fault) */
   if (step_can(ctx) != 1) {
     CHECK(0, "fuzz: decoded with ea in the region but step_can refuses");
     return;

@@ -338,6 +338,16 @@ static void test_edges(void) {
   CHECK(step_do(&ctx, NULL) == 0, "step with a NULL entry");
   CHECK(ctx.regs[RAX] == want, "page-crossing load %#llx", (unsigned long long)ctx.regs[RAX]);
 
+  /* One step per fault: a stepped context is refused (EALREADY), nothing changes. */
+  struct mpsprot_context once = ctx;
+  CHECK(step_can(&ctx) == 0, "a stepped context cannot be stepped again");
+  CHECK(step_do(&ctx, NULL) == EALREADY, "a second step is refused with EALREADY");
+  CHECK(memcmp(&ctx, &once, sizeof ctx) == 0, "the refused step changed nothing (pc %#llx)",
+        (unsigned long long)ctx.pc);
+  CHECK(mpsprot_context_can_step((int64_t)(uintptr_t)&ctx) == 0
+            && mpsprot_context_step((int64_t)(uintptr_t)&ctx) == EALREADY,
+        "the same through the API");
+
   /* Another region's address, then a destroyed region. */
   int64_t out[4];
   CHECK(mpsprot_region_create(test_page, out) == 0, "second region");

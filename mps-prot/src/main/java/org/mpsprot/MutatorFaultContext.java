@@ -40,12 +40,26 @@ public interface MutatorFaultContext {
   /** Whether the fault was taken in native state (an accessor or a native mutator). */
   boolean nativeState();
 
-  /** ProtCanStepInstruction: whether {@link #stepInstruction()} can emulate the instruction. */
+  /**
+   * ProtCanStepInstruction: whether {@link #stepInstruction()} can emulate the instruction.
+   * False once the instruction was stepped (one step per fault).
+   */
   boolean canStepInstruction();
 
   /**
    * ProtStepInstruction: emulates the instruction through the alias view and advances the saved
    * program counter, so that the resumed mutator does not execute it again.
+   *
+   * <p>One step per fault: after a step that returned {@link StepResult#OK}, every further call
+   * returns {@link StepResult#UNIMPLEMENTED} and changes nothing (the saved program counter
+   * already points past the faulting instruction; stepping again would emulate an instruction
+   * the mutator never reached, and the resumed mutator would skip it). It does not throw, so a
+   * handler that asks twice still resumes the mutator correctly after the first step.
+   *
+   * @return {@link StepResult#OK} if the instruction was emulated now;
+   *     {@link StepResult#UNIMPLEMENTED} if it cannot be stepped or was stepped already (then
+   *     nothing changed)
+   * @throws IllegalStateException if the handler has returned (the context is no longer valid)
    */
   StepResult stepInstruction();
 }

@@ -83,9 +83,14 @@ public interface Prot extends Protections {
 
   /**
    * Restores the fault handlers that were installed before {@link #setup()} (docs/design/fault.md
-   * .if.uninstall). A later {@link #reserve} installs the module's handler again.
+   * .if.uninstall). A later {@link #reserve} installs the module's handler again. A refusal
+   * changes nothing.
    *
-   * @throws IllegalStateException while any region is live
+   * @throws IllegalStateException while any region is live (close them first), or when another
+   *     SIGSEGV/SIGBUS handler was installed over the module's since setup (Linux, macOS:
+   *     removing ours would remove it; whoever installed it must restore what it replaced
+   *     first); the message says which
+   * @throws ProtOsException if the OS refused to restore the previous handlers
    */
   void uninstallHandler();
 

@@ -4,6 +4,6 @@ package org.mpsprot;
 public enum StepResult {
   /** Emulated: resuming the mutator continues after the instruction. */
   OK,
-  /** The instruction cannot be stepped; nothing changed. */
+  /** The instruction cannot be stepped, or was stepped already for this fault; nothing changed. */
   UNIMPLEMENTED
 }

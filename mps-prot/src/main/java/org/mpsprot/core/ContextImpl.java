@@ -119,12 +119,20 @@ final class ContextImpl implements MutatorFaultContext {
   @Override
   public boolean canStepInstruction() {
     check();
-    return os.canStep(address) == 1;
+    return !stepped() && os.canStep(address) == 1;
   }
 
+  /**
+   * One step per fault: once stepped, the saved pc is past the faulting instruction, so a
+   * second step would emulate the next one too. It is refused here and by the shim
+   * (mpsprot_context_step answers EALREADY), and nothing changes.
+   */
   @Override
   public StepResult stepInstruction() {
     check();
+    if (stepped()) {
+      return StepResult.UNIMPLEMENTED;
+    }
     return os.step(address) == 0 ? StepResult.OK : StepResult.UNIMPLEMENTED;
   }
 

@@ -322,9 +322,22 @@ public final class ProtModule implements Prot {
     lock.lock();
     try {
       int err = os.uninstall();
+      if (err == org.mpsprot.os.ClassicErrno.EBUSY) {
+        throw new IllegalStateException("uninstallHandler refused (EBUSY): " + regions.size()
+            + " regions are live; close them first (the handler must stay while any region can"
+            + " fault)");
+      }
+      if (err == org.mpsprot.os.ClassicErrno.EEXIST) {
+        throw new IllegalStateException("uninstallHandler refused (EEXIST): another SIGSEGV or"
+            + " SIGBUS handler was installed over the module's after Prot.setup() (by the"
+            + " application, a library or an agent); restoring the handler the module replaced"
+            + " would remove that one too, and it may still pass faults on to the module's."
+            + " Nothing was changed. Have whoever installed it put back the action it replaced"
+            + " (sigaction) first, or leave the module's handler installed");
+      }
       if (err != 0) {
-        throw new IllegalStateException("uninstallHandler: " + regions.size() + " regions are live;"
-            + " close them first (the handler must stay while any region can fault)");
+        throw os.failure("uninstallHandler (restoring the previous SIGSEGV/SIGBUS actions)", err,
+            0, 0);
       }
     } finally {
       lock.unlock();

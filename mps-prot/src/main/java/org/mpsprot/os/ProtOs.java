@@ -160,7 +160,10 @@ public interface ProtOs {
 
   // The fault path (docs/design/fault.md); each returns 0 or an errno unless it says otherwise.
 
-  /** Restores the previous fault handlers; EBUSY while regions are live. */
+  /**
+   * Restores the previous fault handlers; EBUSY while regions are live, EEXIST when another
+   * handler was installed over the module's (POSIX; never on Windows).
+   */
   int uninstall();
 
   int setPolicy(int slot, int policy, int fallback);

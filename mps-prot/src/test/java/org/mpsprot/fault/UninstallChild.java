@@ -33,6 +33,37 @@ public final class UninstallChild {
     return caught;
   }
 
+  private static final int SIGBUS = 7; // Linux on x86-64 and aarch64
+
+  /**
+   * Linux: installs SIG_DFL for SIGBUS over the module's handler (as another library would
+   * install its own), asks to uninstall, then puts the module's handler back from the bytes
+   * sigaction returned. The refusal's message, or "skipped" elsewhere.
+   */
+  private static String refusedUnderAnotherHandler(Prot prot) {
+    if (!com.sun.jna.Platform.isLinux()) {
+      return "skipped";
+    }
+    com.sun.jna.Function sigaction = com.sun.jna.Function.getFunction("c", "sigaction");
+    com.sun.jna.Memory dfl = new com.sun.jna.Memory(512);
+    com.sun.jna.Memory ours = new com.sun.jna.Memory(512);
+    dfl.clear();
+    ours.clear();
+    if (sigaction.invokeInt(new Object[] {SIGBUS, dfl, ours}) != 0) {
+      return "sigaction failed";
+    }
+    String message;
+    try {
+      prot.uninstallHandler();
+      message = "not refused";
+    } catch (IllegalStateException e) {
+      message = e.getMessage();
+    } finally {
+      sigaction.invokeInt(new Object[] {SIGBUS, ours, null});
+    }
+    return message + " | installed=" + prot.handlerInstalled();
+  }
+
   public static void main(String[] args) {
     Prot prot = Prot.setup();
     Region r = prot.reserve(prot.granularity());
@@ -44,6 +75,7 @@ public final class UninstallChild {
       System.out.println("REFUSED " + e.getMessage());
     }
     r.close();
+    System.out.println("OVER " + refusedUnderAnotherHandler(prot));
     prot.uninstallHandler();
     System.out.println("AFTER " + prot.handlerInstalled() + " npes=" + npes());
     Region again = prot.reserve(prot.granularity());
