@@ -199,7 +199,8 @@ static _Noreturn COLD void fail_mprotect(const struct mpsprot_context *ctx, uint
   if (err == ENOMEM)
     msg_str(&m, " (the process may have reached vm.max_map_count: protect fewer, longer "
                 "runs of pages or raise the limit)");
-  msg_str(&m, "\n");
+  msg_str(&m, ", and the faulting instruction cannot be emulated instead; see "
+              "docs/design/fault.md .sol.open.refused\n");
   msg_abort(&m);
 }
 
@@ -257,25 +258,41 @@ static int acquire_forbidding(struct region *r, size_t p, const struct mpsprot_c
   return 0;
 }
 
-/* UNPROTECT (BUSY held on p, record `mode`): give the page the access it needed, set
- * its dirty or touched bit before releasing BUSY, so that a harvest that re-protects
- * the page afterwards sees the bit. */
-static void open_page(struct region *r, size_t p, const struct mpsprot_context *ctx,
-                      unsigned mode) {
+/* Sets page p's dirty bit for a write, its touched bit for a read (before BUSY is
+ * released, so that a harvest that re-protects the page afterwards sees the bit). */
+static void mark_page(struct region *r, size_t p, int access) {
+  uint64_t bit = (uint64_t)1 << (p % 64);
+  if (access & MPSPROT_ACCESS_WRITE)
+    atomic_fetch_or_explicit(&r->dirty[p / 64], bit, memory_order_relaxed);
+  if (access & MPSPROT_ACCESS_READ)
+    atomic_fetch_or_explicit(&r->touched[p / 64], bit, memory_order_relaxed);
+}
+
+/* UNPROTECT (BUSY held on p, record `mode`): give the page the access it needed and mark
+ * it.  When the OS refuses (ENOMEM: opening one page inside a protected run splits its
+ * mapping, and at vm.max_map_count there is none to split into), the access is emulated
+ * through the alias view instead if the instruction can be stepped (.sol.open.refused):
+ * the page stays protected and is marked as if it had been opened, and the mutator goes
+ * on; only an instruction that cannot be stepped fails fast. */
+static void open_page(struct region *r, size_t p, struct mpsprot_context *ctx,
+                      osdep_fault_frame *uc, unsigned mode) {
   size_t page = (size_t)protos_page_size();
   uintptr_t at = r->base + p * page;
   unsigned after = ctx->access == MPSPROT_ACCESS_READ ? mode & ~(unsigned)MPSPROT_ACCESS_READ
                                                       : 0;
   int err = protos_set(at, page, (int)after);
   if (err != 0) {
+    if (step_can(ctx) && step_do(ctx, NULL) == 0) {
+      mark_page(r, p, ctx->access);
+      region_page_release(r, p, mode);
+      prmc_restore(uc, ctx);
+      barrier_count(MPSPROT_COUNT_STEPPED);
+      return;
+    }
     region_page_release(r, p, mode);
     fail_mprotect(ctx, at, (int)after, err);
   }
-  uint64_t bit = (uint64_t)1 << (p % 64);
-  if (ctx->access & MPSPROT_ACCESS_WRITE)
-    atomic_fetch_or_explicit(&r->dirty[p / 64], bit, memory_order_relaxed);
-  if (ctx->access & MPSPROT_ACCESS_READ)
-    atomic_fetch_or_explicit(&r->touched[p / 64], bit, memory_order_relaxed);
+  mark_page(r, p, ctx->access);
   region_page_release(r, p, after);
   barrier_count(MPSPROT_COUNT_UNPROTECTED);
 }
@@ -360,7 +377,7 @@ static void step_fault(struct region *r, size_t p, struct mpsprot_context *ctx,
       barrier_count(MPSPROT_COUNT_LOG_FULL);
     }
   }
-  open_page(r, p, ctx, mode);
+  open_page(r, p, ctx, uc, mode);
 }
 
 /* ---- The handoff (.sol.handoff) --------------------------------------------------
@@ -551,7 +568,7 @@ int barrier_fault(int slot, const osdep_fault_info *info, osdep_fault_frame *uc)
   }
   switch (atomic_load_explicit(&r->policy, memory_order_acquire)) {
   case MPSPROT_POLICY_UNPROTECT:
-    open_page(r, p, &ctx, mode);
+    open_page(r, p, &ctx, uc, mode);
     break;
   case MPSPROT_POLICY_STEP:
     step_fault(r, p, &ctx, uc, mode);
@@ -565,7 +582,7 @@ int barrier_fault(int slot, const osdep_fault_info *info, osdep_fault_frame *uc)
     }
     if (atomic_load_explicit(&r->fallback, memory_order_acquire)
         == MPSPROT_FALLBACK_UNPROTECT) {
-      open_page(r, p, &ctx, mode);
+      open_page(r, p, &ctx, uc, mode);
       break;
     }
     region_page_release(r, p, mode);
