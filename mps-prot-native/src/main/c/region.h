@@ -86,7 +86,9 @@ void region_table_lock(void);
 void region_table_unlock(void);
 
 /* The BUSY protocol on page p's record byte: region_page_acquire spins (osdep_yield)
- * until it sets BUSY over a value without it and returns that value (an AccessSet);
+ * until it sets BUSY over a value without it and returns that value (an AccessSet), or,
+ * after 10 s of BUSY by the monotonic clock, fails fast (barrier_fail_busy; design
+ * .sol.busy.bound);
  * region_page_release stores mode (without BUSY) with release order.
  * Async-signal-safe. */
 unsigned region_page_acquire(struct region *r, size_t p);
