@@ -333,7 +333,8 @@ MPSPROT_API int mpsprot_uffd_detach(int slot);
  * (target/inject/, built with -DMPSPROT_INJECT and never shipped) injects; the release
  * library answers ENOSYS and -1, so the API is the same in both.
  * --------------------------------------------------------------------------------- */
-#define MPSPROT_INJECT_MMAP        0 /* mmap: the views, the bookkeeping, probes */
+#define MPSPROT_INJECT_MMAP        0 /* mmap: the reservation, the views, the bookkeeping,
+                                    * probes; and the region's madvise(MADV_DONTFORK) */
 #define MPSPROT_INJECT_MPROTECT    1 /* mprotect (the handler's too) */
 #define MPSPROT_INJECT_MEMFD       2 /* memfd_create (macOS: shm_open) */
 #define MPSPROT_INJECT_FTRUNCATE   3 /* ftruncate of the memfd */
