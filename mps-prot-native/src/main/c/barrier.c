@@ -215,6 +215,31 @@ static _Noreturn COLD void fail_disagree(const struct mpsprot_context *ctx, unsi
   msg_abort(&m);
 }
 
+/* region_page_acquire's bound (prot.c, design .sol.busy.bound).  Not a fault's
+ * message: it may fire in a normal call (mpsprot_protect, harvest, hold) too. */
+_Noreturn COLD void barrier_fail_busy(struct region *r, size_t p, unsigned v,
+                                      int64_t bound_ns) {
+  struct msg m = {.n = 0};
+  msg_str(&m, "mps-prot: fatal: the record byte of page ");
+  msg_dec(&m, (int64_t)p);
+  msg_str(&m, " (address ");
+  msg_hex(&m, (uint64_t)(r->base + p * (uintptr_t)protos_page_size()));
+  msg_str(&m, ") of region slot ");
+  msg_dec(&m, (int64_t)(r - region_table));
+  msg_str(&m, " stayed BUSY (value ");
+  msg_hex(&m, v);
+  msg_str(&m, ") for more than ");
+  msg_dec(&m, bound_ns / 1000000000);
+  msg_str(&m, " s, seen by thread id ");
+  msg_dec(&m, osdep_thread_id());
+  msg_str(&m, ". A holder keeps BUSY only around one mprotect or one read of "
+              "/proc/self/maps, so either the record was corrupted (a stray write into the "
+              "module's bookkeeping, e.g. through the pointer of mpsprot_region_record) or "
+              "the thread that held the page died or was stopped while holding it. The "
+              "record can no longer be trusted; see docs/design/prot.md .sol.busy.bound\n");
+  msg_abort(&m);
+}
+
 /* ---- The fault path ------------------------------------------------------------ */
 
 /* 1 if a page whose record is `mode` forbids `access` (a write, or an access of unknown
@@ -326,10 +351,21 @@ static void log_publish(struct region_log_cell *c, uint64_t pos) {
   atomic_store_explicit(&c->seq, pos + 1 - (pos & LOG_MASK), memory_order_release);
 }
 
+static int log_drain_pinned(struct region *r, struct mpsprot_log_entry *out, int max);
+
+/* Pins the slot for the whole drain (a concurrent destroy waits). */
 int mpsprot_log_drain(int slot, struct mpsprot_log_entry *out, int max) {
-  struct region *r = region_live(slot);
-  if (r == NULL || out == NULL)
+  if (out == NULL)
     return 0;
+  struct region *r = region_pin_slot(slot);
+  if (r == NULL)
+    return 0;
+  int n = log_drain_pinned(r, out, max);
+  region_unpin(slot);
+  return n;
+}
+
+static int log_drain_pinned(struct region *r, struct mpsprot_log_entry *out, int max) {
   struct region_log *log = r->log;
   int n = 0;
   uint64_t at = atomic_load_explicit(&log->tail, memory_order_relaxed);
@@ -527,6 +563,8 @@ int mpsprot_handoff_resolve(int ticket, int outcome) {
 }
 
 int mpsprot_handoff_parked(int64_t *out, int max) {
+  if (out == NULL && max > 0)
+    return -1;
   int n = 0;
   int64_t now = osdep_now_ns();
   for (int i = 0; i < HANDOFF_SLOTS && n < max; i++) {
@@ -544,6 +582,19 @@ int mpsprot_handoff_parked(int64_t *out, int max) {
     n++;
   }
   return n;
+}
+
+void barrier_after_fork_child(void) {
+  /* The parked mutators and the waiting barrier threads were the parent's other
+   * threads; none of them exists in the child.  Generations stay, so that a ticket
+   * taken before the fork stays stale. */
+  for (int i = 0; i < HANDOFF_SLOTS; i++) {
+    uint32_t w = atomic_load_explicit(&handoff[i].word, memory_order_relaxed);
+    atomic_store_explicit(&handoff[i].word, HS_WORD(HS_GEN(w) + 1, HS_FREE),
+                          memory_order_relaxed);
+  }
+  atomic_store_explicit(&post_waiters, 0, memory_order_relaxed);
+  atomic_store_explicit(&free_waiters, 0, memory_order_relaxed);
 }
 
 /* ---- The handler's entry -------------------------------------------------------- */
@@ -598,24 +649,27 @@ int barrier_fault(int slot, const osdep_fault_info *info, osdep_fault_frame *uc)
 /* ---- Policies, bitmaps, harvest --------------------------------------------------- */
 
 int mpsprot_region_set_policy(int slot, int policy, int fallback) {
-  struct region *r = region_live(slot);
-  if (r == NULL || policy < MPSPROT_POLICY_NONE || policy > MPSPROT_POLICY_HANDOFF
+  if (policy < MPSPROT_POLICY_NONE || policy > MPSPROT_POLICY_HANDOFF
       || (fallback != MPSPROT_FALLBACK_FAIL_FAST && fallback != MPSPROT_FALLBACK_UNPROTECT))
+    return EINVAL;
+  struct region *r = region_pin_slot(slot);
+  if (r == NULL)
     return EINVAL;
   atomic_store_explicit(&r->fallback, fallback, memory_order_release);
   atomic_store_explicit(&r->policy, policy, memory_order_release);
+  region_unpin(slot);
   return 0;
 }
 
 int64_t mpsprot_region_bitmap(int slot, int which) {
-  struct region *r = region_live(slot);
+  struct region *r = region_pin_slot(slot);
   if (r == NULL)
     return 0;
-  if (which == 0)
-    return (int64_t)(uintptr_t)r->dirty;
-  if (which == 1)
-    return (int64_t)(uintptr_t)r->touched;
-  return 0;
+  int64_t at = which == 0 ? (int64_t)(uintptr_t)r->dirty
+               : which == 1 ? (int64_t)(uintptr_t)r->touched
+                            : 0;
+  region_unpin(slot);
+  return at;
 }
 
 static int dirty_bit(struct region *r, size_t p) {
@@ -635,11 +689,24 @@ static size_t next_dirty(struct region *r, size_t p, size_t end) {
   return end;
 }
 
+static int harvest_pinned(struct region *r, int64_t first, int64_t count, int mode_after,
+                          uint64_t *out, int64_t *found);
+
+/* Pins the slot for the whole harvest (a concurrent destroy waits). */
 int mpsprot_harvest(int slot, int64_t first, int64_t count, int mode_after, uint64_t *out,
                     int64_t *found) {
   if (found != NULL)
     *found = 0;
-  struct region *r = region_live(slot);
+  struct region *r = region_pin_slot(slot);
+  if (r == NULL)
+    return EINVAL;
+  int err = harvest_pinned(r, first, count, mode_after, out, found);
+  region_unpin(slot);
+  return err;
+}
+
+static int harvest_pinned(struct region *r, int64_t first, int64_t count, int mode_after,
+                          uint64_t *out, int64_t *found) {
   if (r == NULL || out == NULL || found == NULL || first < 0 || count < 0
       || (uint64_t)first + (uint64_t)count > (uint64_t)r->pages
       || (mode_after & ~MPSPROT_ACCESS_ALL) != 0)

@@ -39,6 +39,7 @@
  * Nothing here runs in the signal handler: attach, harvest and detach are normal-context
  * calls that may take a mutex (attach/detach only) and make system calls.
  */
+#include "dirty_uffd.h"
 #include "inject.h"
 #include "mpsprot.h"
 
@@ -442,7 +443,26 @@ unlock:
   return err;
 }
 
+void uffd_after_fork_child(void) {
+  for (int i = 0; i < MPSPROT_MAX_REGIONS; i++) {
+    int fd_plus1 = atomic_load_explicit(&uffd_table[i].fd_plus1, memory_order_relaxed);
+    atomic_store_explicit(&uffd_table[i].fd_plus1, 0, memory_order_relaxed);
+    if (fd_plus1 != 0)
+      close(fd_plus1 - 1); /* the parent's registration stays: it holds its own fd */
+  }
+  if (pagemap_fd >= 0)
+    close(pagemap_fd);
+  pagemap_fd = -1;
+  pagemap_err = 0;
+  pthread_once_t once = PTHREAD_ONCE_INIT; /* the child opens its own pagemap */
+  pagemap_once = once;
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER; /* a thread that held it is gone */
+  uffd_lock = fresh;
+}
+
 #else /* not Linux: no userfaultfd */
+
+void uffd_after_fork_child(void) {}
 
 int mpsprot_uffd_attach(int slot) {
   (void)slot;

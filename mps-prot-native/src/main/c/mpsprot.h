@@ -38,8 +38,17 @@
 #define MPSPROT_ACCESS_WRITE 2
 #define MPSPROT_ACCESS_ALL   3
 
-/* The number of region slots: a process can hold this many live regions at once. */
+/* The number of region slots: a process can hold this many live regions at once (a
+ * fixed table, so that the signal handler finds a region without locks; design
+ * .sol.lookup).  The next mpsprot_region_create fails with ENFILE, stage
+ * MPSPROT_STAGE_SLOTS, whatever the file-descriptor limit. */
 #define MPSPROT_MAX_REGIONS 1024
+
+/* The most pages a region may have: 2^31 - 1, so that page numbers, the record and
+ * the bitmaps fit 32-bit indexes (the Java layer's buffers); 8 TiB less one page with
+ * 4 KiB pages.  mpsprot_region_create refuses a larger size with EINVAL before any
+ * system call. */
+#define MPSPROT_MAX_REGION_PAGES 2147483647LL
 
 /* Stages of mpsprot_region_create, reported in out[3] when it fails.  The names are
  * Linux's; on Windows MEMFD is CreateFileMapping, MAP_MUTATOR and MAP_ALIAS the two
@@ -52,7 +61,11 @@ enum mpsprot_create_stage {
   MPSPROT_STAGE_MAP_MUTATOR = 3,/* mmap of the mutator's view */
   MPSPROT_STAGE_MAP_ALIAS = 4,  /* mmap of the collector's alias view */
   MPSPROT_STAGE_RECORD = 5,     /* mmap of the per-page protection record */
-  MPSPROT_STAGE_SLOTS = 6       /* no free region slot (MPSPROT_MAX_REGIONS live) */
+  MPSPROT_STAGE_SLOTS = 6,      /* no free region slot (MPSPROT_MAX_REGIONS live) */
+  MPSPROT_STAGE_RESERVE = 7,    /* mmap reserving the address space of both views, the
+                                 * bookkeeping and the guard pages (design .sol.guard) */
+  MPSPROT_STAGE_NOFORK = 8      /* madvise(MADV_DONTFORK) of that reservation, or the
+                                 * pthread_atfork registration (design .sol.fork) */
 };
 
 /* Version of this API; the Java layer refuses a shim whose version differs. */
@@ -67,16 +80,24 @@ MPSPROT_API int mpsprot_setup(void);
 /* 1 if the shim's fault handler is installed, else 0. */
 MPSPROT_API int mpsprot_handler_installed(void);
 
-/* Creates a region of `size` bytes (a positive multiple of the page size): one memfd
- * mapped twice, the mutator's view (read-write, its protection changed by
- * mpsprot_protect) and the collector's alias view (always read-write).  On success
- * returns 0 and sets out[0] = slot, out[1] = mutator base, out[2] = alias base.  On
- * failure returns the errno value and sets out[3] to the stage that failed; nothing
- * stays mapped. */
+/* Creates a region of `size` bytes (a positive multiple of the page size, at most
+ * MPSPROT_MAX_REGION_PAGES pages): one memfd mapped twice, the mutator's view
+ * (read-write, its protection changed by mpsprot_protect) and the collector's alias
+ * view (always read-write), each followed by an inaccessible guard page, and the
+ * bookkeeping apart from both (design .sol.guard).  A forked child inherits none of it
+ * (design .sol.fork).  On success returns 0 and sets out[0] = slot, out[1] = mutator
+ * base, out[2] = alias base.  On failure returns the errno value and sets out[3] to
+ * the stage that failed (MPSPROT_STAGE_NONE: a bad size; ENFILE with
+ * MPSPROT_STAGE_SLOTS: MPSPROT_MAX_REGIONS regions are live); nothing stays mapped.
+ * EINVAL if out is NULL. */
 MPSPROT_API int mpsprot_region_create(int64_t size, int64_t *out);
 
-/* Unregisters the slot first (so that no fault is attributed to it any more), then
- * unmaps both views and the record.  Returns 0, or EINVAL for a slot that is not live. */
+/* Unregisters the slot first (so that no fault is attributed to it any more), waits
+ * until no call that uses the slot (every function here that takes a slot pins it for
+ * its duration) and no faulting thread is inside it, then unmaps both views and the
+ * bookkeeping.  Returns 0, or EINVAL for a slot that is not live.  Any function that
+ * takes the slot may run concurrently: it either completes before the unmapping or
+ * returns its "not live" answer (EINVAL, 0). */
 MPSPROT_API int mpsprot_region_destroy(int slot);
 
 /* Sets the protection of [base + offset, base + offset + length) of the slot's mutator
@@ -85,7 +106,8 @@ MPSPROT_API int mpsprot_region_destroy(int slot);
  * Java layer checks; the shim checks again and returns EINVAL).
  * On failure the shim restores the pages' previous protection, run by run, from its
  * record and returns the errno of the failed call; *restore_failed is set to 1 if the
- * restore itself failed (the record and the OS may then differ until a sync). */
+ * restore itself failed (the record and the OS may then differ until a sync).
+ * EINVAL (nothing done) if restore_failed is NULL or the slot is not live. */
 MPSPROT_API int mpsprot_protect(int slot, int64_t offset, int64_t length, int mode,
                                 int32_t *restore_failed);
 
@@ -99,7 +121,8 @@ MPSPROT_API int mpsprot_region_release(int slot, const uint8_t *modes);
 /* Address of the slot's protection record: one byte per page holding the AccessSet
  * last applied (0 if the slot is not live).  While a page's protection is changing, its
  * byte also carries the BUSY bit 0x80 (region.h): readers mask with MPSPROT_ACCESS_ALL.
- * The record stays valid until the region is destroyed. */
+ * The pointer is valid only until mpsprot_region_destroy of the slot begins: the
+ * caller must not let a destroy run while it reads through it. */
 MPSPROT_API int64_t mpsprot_region_record(int slot);
 
 /* Makes the slot's alias view read-write again (ProtSync's repair of a change made
@@ -120,7 +143,7 @@ MPSPROT_API int mpsprot_mutator_depth(void);
 
 /* Backend probes (see probe_linux.c).  Each returns 0 when the backend works, else an
  * errno-like reason code; *detail receives a backend-specific value (for userfaultfd,
- * the feature bits the kernel reported). */
+ * the feature bits the kernel reported).  EINVAL if detail is NULL (ENOSYS off Linux). */
 MPSPROT_API int mpsprot_probe_uffd_wp_async(int64_t *detail);
 MPSPROT_API int mpsprot_probe_soft_dirty(int64_t *detail);
 
@@ -180,14 +203,16 @@ struct mpsprot_context {
 MPSPROT_API int mpsprot_region_set_policy(int slot, int policy, int fallback);
 
 /* The slot's bitmaps, one bit per page (bit p%64 of word p/64): 0 = dirty (a write
- * opened the page), 1 = touched (a read opened it).  0 if the slot is not live. */
+ * opened the page), 1 = touched (a read opened it).  0 if the slot is not live or
+ * `which` is neither.  As with mpsprot_region_record, the pointer is valid only until
+ * mpsprot_region_destroy of the slot begins. */
 MPSPROT_API int64_t mpsprot_region_bitmap(int slot, int which);
 
 /* Harvest (.sol.harvest): for every page of [first, first + count) whose dirty bit is
  * set, atomically with respect to faulting threads: protect it with mode_after, clear
  * its bit, and set bit (p - first) in out[] (caller-zeroed, count bits).  Returns 0 or
  * an errno; *found = pages reported.  No write is ever missed: a write after the
- * re-protection faults and sets the bit again. */
+ * re-protection faults and sets the bit again.  EINVAL if out or found is NULL. */
 MPSPROT_API int mpsprot_harvest(int slot, int64_t first, int64_t count, int mode_after,
                                 uint64_t *out, int64_t *found);
 
@@ -229,7 +254,7 @@ MPSPROT_API int64_t mpsprot_handoff_context(int ticket);
 #define MPSPROT_RESOLVE_FAIL   1 /* the fault cannot be resolved: the mutator fails fast */
 MPSPROT_API int mpsprot_handoff_resolve(int ticket, int outcome);
 /* Parked mutators now: out[3*i] = tid, out[3*i+1] = address, out[3*i+2] = ns parked.
- * Returns how many (at most max). */
+ * Returns how many (at most max), or -1 if out is NULL and max > 0. */
 MPSPROT_API int mpsprot_handoff_parked(int64_t *out, int max);
 
 /* Counters (.counters), monotonic since setup. */
@@ -263,7 +288,8 @@ struct mpsprot_log_entry {
   int32_t access;    /* 24: MPSPROT_ACCESS_READ or _WRITE */
   int32_t size;      /* 28: bytes: 1, 2, 4, 8 (16-byte accesses log the low 8) */
 };                   /* 32 bytes */
-/* Moves up to max entries of the slot's log into out, oldest first; returns how many. */
+/* Moves up to max entries of the slot's log into out, oldest first; returns how many
+ * (0 if out is NULL or the slot is not live). */
 MPSPROT_API int mpsprot_log_drain(int slot, struct mpsprot_log_entry *out, int max);
 
 /* What the OS says about the memory at `addr` (ProtSync's view of the process on an OS
@@ -317,7 +343,8 @@ MPSPROT_API int mpsprot_uffd_detach(int slot);
  * (target/inject/, built with -DMPSPROT_INJECT and never shipped) injects; the release
  * library answers ENOSYS and -1, so the API is the same in both.
  * --------------------------------------------------------------------------------- */
-#define MPSPROT_INJECT_MMAP        0 /* mmap: the views, the bookkeeping, probes */
+#define MPSPROT_INJECT_MMAP        0 /* mmap: the reservation, the views, the bookkeeping,
+                                    * probes; and the region's madvise(MADV_DONTFORK) */
 #define MPSPROT_INJECT_MPROTECT    1 /* mprotect (the handler's too) */
 #define MPSPROT_INJECT_MEMFD       2 /* memfd_create (macOS: shm_open) */
 #define MPSPROT_INJECT_FTRUNCATE   3 /* ftruncate of the memfd */

@@ -58,6 +58,8 @@ static int open_uffd(void) {
 /* 0 when userfaultfd write-protect in async mode and PAGEMAP_SCAN both work;
  * *detail = the feature bits the kernel offers (or 0). */
 int mpsprot_probe_uffd_wp_async(int64_t *detail) {
+  if (detail == NULL)
+    return EINVAL;
   int saved = errno, err = 0;
   *detail = 0;
   int fd = open_uffd();
@@ -109,6 +111,8 @@ out:
  * *detail = the pagemap entry read after the write.  A kernel without
  * CONFIG_MEM_SOFT_DIRTY, or one whose bit stays clear, fails with EOPNOTSUPP. */
 int mpsprot_probe_soft_dirty(int64_t *detail) {
+  if (detail == NULL)
+    return EINVAL;
   int saved = errno, err = 0;
   *detail = 0;
   long page = sysconf(_SC_PAGESIZE);

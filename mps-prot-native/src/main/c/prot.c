@@ -42,8 +42,10 @@ int region_pin(uintptr_t addr) {
       continue;
     if (addr < r->base || addr >= r->limit)
       continue;
-    atomic_fetch_add_explicit(&r->users, 1, memory_order_acq_rel);
-    if (atomic_load_explicit(&r->state, memory_order_acquire) == REGION_LIVE
+    /* seq_cst with destroy's DEAD store and users load (a Dekker pair): either the
+     * destroyer sees this pin or this re-check sees DEAD. */
+    atomic_fetch_add_explicit(&r->users, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&r->state, memory_order_seq_cst) == REGION_LIVE
         && addr >= r->base && addr < r->limit)
       return i;
     atomic_fetch_sub_explicit(&r->users, 1, memory_order_release);
@@ -55,18 +57,47 @@ void region_unpin(int slot) {
   atomic_fetch_sub_explicit(&region_table[slot].users, 1, memory_order_release);
 }
 
+struct region *region_pin_slot(int slot) {
+  if (slot < 0 || slot >= MPSPROT_MAX_REGIONS)
+    return NULL;
+  struct region *r = &region_table[slot];
+  if (atomic_load_explicit(&r->state, memory_order_acquire) != REGION_LIVE)
+    return NULL;
+  atomic_fetch_add_explicit(&r->users, 1, memory_order_seq_cst); /* as region_pin */
+  if (atomic_load_explicit(&r->state, memory_order_seq_cst) == REGION_LIVE)
+    return r;
+  atomic_fetch_sub_explicit(&r->users, 1, memory_order_release);
+  return NULL;
+}
+
 void region_table_lock(void) { osdep_mutex_lock(&table_lock); }
 void region_table_unlock(void) { osdep_mutex_unlock(&table_lock); }
+
+/* How long a page's BUSY bit may stay set before region_page_acquire gives up
+ * (design .sol.busy.bound).  A holder holds it around one mprotect of its run of pages
+ * (microseconds; ~40 ns a resident page, so even a run of 10^8 resident pages, 400 GiB,
+ * takes about 4 s) or one read of /proc/self/maps (milliseconds), and may be preempted
+ * meanwhile (tens of milliseconds on a loaded machine).  Ten seconds is far beyond
+ * every legitimate hold, and short enough that a corrupted record or a holder that died
+ * ends in a message instead of a silent hang. */
+#define REGION_BUSY_BOUND_NS ((int64_t)10 * 1000 * 1000 * 1000)
 
 unsigned region_page_acquire(struct region *r, size_t p) {
   _Atomic unsigned char *b = &r->record[p];
   unsigned char v = atomic_load_explicit(b, memory_order_relaxed);
+  int64_t busy_since = 0; /* the monotonic clock when BUSY was first seen; 0: not yet */
   for (;;) {
     if (v & REGION_BUSY) {
+      int64_t now = osdep_now_ns();
+      if (busy_since == 0)
+        busy_since = now;
+      else if (now - busy_since > REGION_BUSY_BOUND_NS)
+        barrier_fail_busy(r, p, v, REGION_BUSY_BOUND_NS); /* does not return */
       osdep_yield();
       v = atomic_load_explicit(b, memory_order_relaxed);
       continue;
     }
+    busy_since = 0; /* seen free: the bound counts one unbroken stretch of BUSY */
     if (atomic_compare_exchange_weak_explicit(b, &v, (unsigned char)(v | REGION_BUSY),
                                               memory_order_acquire, memory_order_relaxed))
       return v;
@@ -91,8 +122,8 @@ int mpsprot_region_count(void) {
 
 /* The bookkeeping block of a region of `pages` pages: the record (one byte a page),
  * the dirty and touched bitmaps (one bit a page), the access log.  One anonymous
- * mapping (lazily backed: untouched parts cost no memory), so a region costs one more
- * mapping at most (design .sol.lookup). */
+ * mapping (lazily backed: untouched parts cost no memory), placed by protos_map_region
+ * in the region's reservation, apart from both views by guard pages (design .sol.guard). */
 struct book_layout {
   size_t dirty, touched, log, bytes;
 };
@@ -107,17 +138,28 @@ static struct book_layout book_layout(size_t pages) {
   return l;
 }
 
+/* A positive multiple of the page size, of at most MPSPROT_MAX_REGION_PAGES pages (so
+ * that the page count, the record and the reservation's size never overflow). */
 static int valid_size(int64_t size) {
   int64_t page = protos_page_size();
-  return size > 0 && size % page == 0;
+  return size > 0 && size % page == 0 && size / page <= MPSPROT_MAX_REGION_PAGES;
 }
 
+static int fork_hooks_once(void);
+
 int mpsprot_region_create(int64_t size, int64_t *out) {
+  if (out == NULL)
+    return EINVAL;
   out[0] = out[1] = out[2] = -1;
   out[3] = MPSPROT_STAGE_NONE;
   if (!valid_size(size))
     return EINVAL;
   size_t pages = (size_t)(size / protos_page_size());
+  int hooks_err = fork_hooks_once();
+  if (hooks_err != 0) {
+    out[3] = MPSPROT_STAGE_NOFORK;
+    return hooks_err;
+  }
 
   osdep_mutex_lock(&table_lock);
   int slot = -1;
@@ -133,21 +175,16 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
     return ENFILE;
   }
   struct book_layout layout = book_layout(pages);
-  unsigned char *record = protos_alloc(layout.bytes);
-  if (record == NULL) {
-    osdep_mutex_unlock(&table_lock);
-    out[3] = MPSPROT_STAGE_RECORD;
-    return ENOMEM;
-  }
   uintptr_t base, alias;
+  void *book;
   int stage = MPSPROT_STAGE_NONE;
-  int err = protos_map_twin((size_t)size, &base, &alias, &stage);
+  int err = protos_map_region((size_t)size, layout.bytes, &base, &alias, &book, &stage);
   if (err != 0) {
-    protos_free(record, layout.bytes);
     osdep_mutex_unlock(&table_lock);
     out[3] = stage;
     return err;
   }
+  unsigned char *record = book;
   struct region *r = &region_table[slot];
   r->base = base;
   r->limit = base + (uintptr_t)size;
@@ -187,12 +224,12 @@ int mpsprot_region_destroy(int slot) {
     osdep_mutex_unlock(&table_lock);
     return EINVAL;
   }
-  /* Unregister first: from here on no fault is attributed to this region. */
-  atomic_store_explicit(&r->state, REGION_DEAD, memory_order_release);
-  while (atomic_load_explicit(&r->users, memory_order_acquire) != 0)
+  /* Unregister first: from here on no fault is attributed to this region.  seq_cst:
+   * the Dekker pair with region_pin's and region_pin_slot's increment and re-check. */
+  atomic_store_explicit(&r->state, REGION_DEAD, memory_order_seq_cst);
+  while (atomic_load_explicit(&r->users, memory_order_seq_cst) != 0)
     osdep_yield();
-  protos_unmap_twin(r->base, r->alias, r->limit - r->base);
-  protos_free((void *)r->record, r->book_bytes);
+  protos_unmap_region(r->base, r->alias, r->limit - r->base, (void *)r->record, r->book_bytes);
   r->record = NULL;
   r->dirty = r->touched = NULL;
   r->log = NULL;
@@ -203,13 +240,21 @@ int mpsprot_region_destroy(int slot) {
 }
 
 int64_t mpsprot_region_record(int slot) {
-  struct region *r = region_live(slot);
-  return r == NULL ? 0 : (int64_t)(uintptr_t)r->record;
+  struct region *r = region_pin_slot(slot);
+  if (r == NULL)
+    return 0;
+  int64_t record = (int64_t)(uintptr_t)r->record;
+  region_unpin(slot);
+  return record;
 }
 
 int mpsprot_region_alias_reset(int slot) {
-  struct region *r = region_live(slot);
-  return r == NULL ? EINVAL : protos_set(r->alias, r->limit - r->base, 0);
+  struct region *r = region_pin_slot(slot);
+  if (r == NULL)
+    return EINVAL;
+  int err = protos_set(r->alias, r->limit - r->base, 0);
+  region_unpin(slot);
+  return err;
 }
 
 /* Re-applies the recorded protection of pages [first, last) run by run (the caller
@@ -233,27 +278,47 @@ int region_restore_runs(struct region *r, size_t first, size_t last) {
 }
 
 int mpsprot_region_hold(int slot) {
-  struct region *r = region_live(slot);
+  struct region *r = region_pin_slot(slot);
   if (r == NULL)
     return EINVAL;
   for (size_t i = 0; i < r->pages; i++)
     region_page_acquire(r, i);
+  region_unpin(slot);
   return 0;
 }
 
 int mpsprot_region_release(int slot, const uint8_t *modes) {
-  struct region *r = region_live(slot);
-  if (r == NULL || modes == NULL)
+  if (modes == NULL)
+    return EINVAL;
+  struct region *r = region_pin_slot(slot);
+  if (r == NULL)
     return EINVAL;
   for (size_t i = 0; i < r->pages; i++)
     region_page_release(r, i, modes[i] & MPSPROT_ACCESS_ALL);
+  region_unpin(slot);
   return 0;
 }
 
+static int protect_pinned(struct region *r, int64_t offset, int64_t length, int mode,
+                          int32_t *restore_failed);
+
+/* Pins the slot for the whole call, so that a concurrent mpsprot_region_destroy waits
+ * for it instead of unmapping the record under it. */
 int mpsprot_protect(int slot, int64_t offset, int64_t length, int mode,
                     int32_t *restore_failed) {
+  if (restore_failed == NULL)
+    return EINVAL;
   *restore_failed = 0;
-  struct region *r = region_live(slot);
+  struct region *r = region_pin_slot(slot);
+  if (r == NULL)
+    return EINVAL;
+  int err = protect_pinned(r, offset, length, mode, restore_failed);
+  region_unpin(slot);
+  return err;
+}
+
+static int protect_pinned(struct region *r, int64_t offset, int64_t length, int mode,
+                          int32_t *restore_failed) {
   int64_t page = protos_page_size();
   if (r == NULL || (mode & ~MPSPROT_ACCESS_ALL) != 0 || offset < 0 || length <= 0
       || offset % page != 0 || length % page != 0
@@ -288,3 +353,53 @@ void mpsprot_mutator_leave(void) {
 }
 
 int mpsprot_mutator_depth(void) { return (int)osdep_tls_get(OSDEP_TLS_MUTATOR_DEPTH); }
+
+/* ---- fork (design .sol.fork) --------------------------------------------------------
+ * A child process inherits none of the regions: protos_map_region marks their
+ * reservations MADV_DONTFORK, so the child has no mapping there and an access faults
+ * with SEGV_MAPERR, which the handler passes on like any fault that is not the
+ * module's.  These pthread_atfork handlers make the child's shim agree: the region
+ * table is empty, the userfaultfd table and the cached /proc/self/pagemap fd (which
+ * still name the parent) are forgotten, and no mutator is parked.  prepare takes the
+ * table lock, so that no region is half created or half destroyed at the fork. */
+#if defined(_WIN32)
+static int fork_hooks_once(void) { return 0; } /* no fork on Windows */
+#else
+#include "dirty_uffd.h"
+
+#include <pthread.h>
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static int fork_register_err;
+
+static void fork_prepare(void) { osdep_mutex_lock(&table_lock); }
+static void fork_parent(void) { osdep_mutex_unlock(&table_lock); }
+
+/* In the child (one thread, the one that forked): only stores, close() and unlocks. */
+static void fork_child(void) {
+  for (int i = 0; i < MPSPROT_MAX_REGIONS; i++) {
+    struct region *r = &region_table[i];
+    atomic_store_explicit(&r->state, REGION_FREE, memory_order_relaxed);
+    atomic_store_explicit(&r->users, 0, memory_order_relaxed);
+    r->record = NULL;
+    r->dirty = r->touched = NULL;
+    r->log = NULL;
+  }
+  atomic_store_explicit(&slots_in_use, 0, memory_order_relaxed);
+  atomic_store_explicit(&live_regions, 0, memory_order_relaxed);
+  uffd_after_fork_child();
+  barrier_after_fork_child();
+  osdep_mutex_unlock(&table_lock);
+}
+
+static void fork_register(void) {
+  fork_register_err = pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* 0, or the errno of pthread_atfork (ENOMEM): then no region is created, because a child
+ * would keep a table that names mappings it does not have. */
+static int fork_hooks_once(void) {
+  pthread_once(&fork_once, fork_register);
+  return fork_register_err;
+}
+#endif

@@ -12,7 +12,10 @@
  * A region is that fd, sized with ftruncate, mapped twice with MAP_SHARED: the mutator's
  * view, whose protection protos_set changes, and the collector's alias view, which stays
  * read-write (Appel and Li's MAP2; design .sol.alias).  The fd is closed once both views
- * exist; the mappings keep the memory alive.
+ * exist; the mappings keep the memory alive.  Both views and the region's bookkeeping lie
+ * in one reservation with guard pages between them (protos_map_region, design
+ * .sol.guard), marked MADV_DONTFORK where the OS has it (Linux; not macOS, where a
+ * child still shares the views: design .sol.fork).
  *
  * protos_set is mprotect: EMPTY -> PROT_READ | PROT_WRITE, {WRITE} -> PROT_READ, {READ}
  * and both -> PROT_NONE (.if.set); never PROT_EXEC (.rule.noexec), so the W^X rules of
@@ -57,48 +60,100 @@ int protos_set(uintptr_t base, size_t len, int mode) {
   return err;
 }
 
-int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage) {
-  int saved = errno, fd = -1;
-  int err = protos_shared_fd(&fd);
-  if (err != 0) {
-    *stage = MPSPROT_STAGE_MEMFD;
+/* One mmap through the seam (inject.h); MAP_FAILED with *err set, or the mapping. */
+static void *map(void *at, size_t len, int prot, int flags, int fd, int *err) {
+  if ((*err = inject_fail(MPSPROT_INJECT_MMAP)) != 0)
+    return MAP_FAILED;
+  void *m = mmap(at, len, prot, flags, fd, 0);
+  if (m == MAP_FAILED)
+    *err = errno;
+  return m;
+}
+
+/* The layout of a region's reservation (design .sol.guard), low to high addresses:
+ *
+ *   book | guard | mutator view | guard | alias view | guard
+ *
+ * book_len = book_bytes rounded up to the page, each guard one page.  Reserved first as
+ * one PROT_NONE private mapping (MAP_NORESERVE: no memory, no commit charge), then the
+ * views and the book are mapped over their parts with MAP_FIXED; what is left of the
+ * reservation are the guards, never made accessible.  So a region costs six mappings
+ * (three before the guards existed), plus the splits its protections make. */
+static size_t book_len(size_t book_bytes) {
+  size_t page = (size_t)protos_page_size();
+  return (book_bytes + page - 1) / page * page;
+}
+
+static size_t reservation_len(size_t size, size_t book_bytes) {
+  return book_len(book_bytes) + 3 * (size_t)protos_page_size() + 2 * size;
+}
+
+int protos_map_region(size_t size, size_t book_bytes, uintptr_t *base, uintptr_t *alias,
+                      void **book, int *stage) {
+  int saved = errno, fd = -1, err;
+  size_t page = (size_t)protos_page_size(), total = reservation_len(size, book_bytes);
+  void *res = map(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+                  &err);
+  if (res == MAP_FAILED) {
+    *stage = MPSPROT_STAGE_RESERVE;
     goto out;
+  }
+  uintptr_t b = (uintptr_t)res, m = b + book_len(book_bytes) + page, a = m + size + page;
+  if ((err = protos_shared_fd(&fd)) != 0) {
+    *stage = MPSPROT_STAGE_MEMFD;
+    goto unmap;
   }
   if ((err = inject_fail(MPSPROT_INJECT_FTRUNCATE)) != 0 || ftruncate(fd, (off_t)size) != 0) {
     err = err != 0 ? err : errno;
     *stage = MPSPROT_STAGE_TRUNCATE;
-    goto close_fd;
+    goto unmap;
   }
-  void *m = (err = inject_fail(MPSPROT_INJECT_MMAP)) != 0
-                ? MAP_FAILED
-                : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (m == MAP_FAILED) {
-    err = err != 0 ? err : errno;
+  if (map((void *)m, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, &err)
+      == MAP_FAILED) {
     *stage = MPSPROT_STAGE_MAP_MUTATOR;
-    goto close_fd;
+    goto unmap;
   }
-  void *a = (err = inject_fail(MPSPROT_INJECT_MMAP)) != 0
-                ? MAP_FAILED
-                : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (a == MAP_FAILED) {
-    err = err != 0 ? err : errno;
+  if (map((void *)a, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, &err)
+      == MAP_FAILED) {
     *stage = MPSPROT_STAGE_MAP_ALIAS;
-    munmap(m, size);
-    goto close_fd;
+    goto unmap;
   }
-  *base = (uintptr_t)m;
-  *alias = (uintptr_t)a;
+  if (map((void *)b, book_len(book_bytes), PROT_READ | PROT_WRITE,
+          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, &err) == MAP_FAILED) {
+    *stage = MPSPROT_STAGE_RECORD;
+    goto unmap;
+  }
+#if defined(MADV_DONTFORK)
+  /* Not inherited by a child (design .sol.fork): the views, the book and the guards.
+   * A failure goes through the mmap site of the seam: it is part of mapping the region. */
+  err = inject_fail(MPSPROT_INJECT_MMAP);
+  if (err == 0 && madvise(res, total, MADV_DONTFORK) != 0)
+    err = errno;
+  if (err != 0) {
+    *stage = MPSPROT_STAGE_NOFORK;
+    goto unmap;
+  }
+#endif
+  *base = m;
+  *alias = a;
+  *book = (void *)b;
+  err = 0;
+  goto close_fd;
+unmap:
+  munmap(res, total); /* the views and the book lie inside: all of it goes */
 close_fd:
-  close(fd);
+  if (fd >= 0)
+    close(fd);
 out:
   errno = saved;
   return err;
 }
 
-void protos_unmap_twin(uintptr_t base, uintptr_t alias, size_t size) {
+void protos_unmap_region(uintptr_t base, uintptr_t alias, size_t size, void *book,
+                         size_t book_bytes) {
+  (void)base, (void)alias;
   int saved = errno;
-  munmap((void *)base, size);
-  munmap((void *)alias, size);
+  munmap(book, reservation_len(size, book_bytes)); /* the reservation starts at the book */
   errno = saved;
 }
 

@@ -73,10 +73,19 @@ int protos_set(uintptr_t base, size_t len, int mode) {
   return err;
 }
 
-int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage) {
-  DWORD saved = GetLastError();
+/* A region (design .sol.guard): the section is one page longer than the region, and
+ * that last page of each view is made PAGE_NOACCESS at once and never made accessible:
+ * the guard after each view.  The bookkeeping is a VirtualAlloc of its own; a view
+ * starts on a 64 KiB boundary, so nothing of the bookkeeping lies just before a view
+ * unless an allocation ends exactly there, and an overrun of a view meets its guard
+ * first.  Windows has no fork (design .sol.fork does not apply). */
+int protos_map_region(size_t size, size_t book_bytes, uintptr_t *base, uintptr_t *alias,
+                      void **book, int *stage) {
+  DWORD saved = GetLastError(), old;
   int err = 0;
-  uint64_t s = (uint64_t)size;
+  size_t page = (size_t)protos_page_size();
+  uint64_t s = (uint64_t)size + page;
+  void *m = NULL, *a = NULL, *bk = NULL;
   HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_COMMIT,
                                 (DWORD)(s >> 32), (DWORD)(s & 0xffffffffu), NULL);
   if (h == NULL) {
@@ -84,21 +93,33 @@ int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage) 
     *stage = MPSPROT_STAGE_MEMFD;
     goto out;
   }
-  void *m = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, size);
-  if (m == NULL) {
+  m = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, (SIZE_T)s);
+  if (m == NULL || !VirtualProtect((char *)m + size, page, PAGE_NOACCESS, &old)) {
     err = osdep_errno_of(GetLastError());
     *stage = MPSPROT_STAGE_MAP_MUTATOR;
-    goto close_handle;
+    goto fail;
   }
-  void *a = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, size);
-  if (a == NULL) {
+  a = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, (SIZE_T)s);
+  if (a == NULL || !VirtualProtect((char *)a + size, page, PAGE_NOACCESS, &old)) {
     err = osdep_errno_of(GetLastError());
     *stage = MPSPROT_STAGE_MAP_ALIAS;
-    UnmapViewOfFile(m);
-    goto close_handle;
+    goto fail;
+  }
+  bk = VirtualAlloc(NULL, book_bytes, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+  if (bk == NULL) {
+    err = osdep_errno_of(GetLastError());
+    *stage = MPSPROT_STAGE_RECORD;
+    goto fail;
   }
   *base = (uintptr_t)m;
   *alias = (uintptr_t)a;
+  *book = bk;
+  goto close_handle;
+fail:
+  if (m != NULL)
+    UnmapViewOfFile(m);
+  if (a != NULL)
+    UnmapViewOfFile(a);
 close_handle:
   CloseHandle(h);
 out:
@@ -106,11 +127,13 @@ out:
   return err;
 }
 
-void protos_unmap_twin(uintptr_t base, uintptr_t alias, size_t size) {
-  (void)size;
+void protos_unmap_region(uintptr_t base, uintptr_t alias, size_t size, void *book,
+                         size_t book_bytes) {
+  (void)size, (void)book_bytes;
   DWORD saved = GetLastError();
   UnmapViewOfFile((void *)base);
   UnmapViewOfFile((void *)alias);
+  VirtualFree(book, 0, MEM_RELEASE);
   SetLastError(saved);
 }
 

@@ -22,21 +22,30 @@
 
 int64_t protos_page_size(void);
 
-/* Maps `size` bytes of fresh shared memory twice; *stage names the failing step. */
-int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage);
+/* Maps a region (design .sol.guard): `size` bytes of fresh shared memory twice (the
+ * mutator's view at *base, the alias view at *alias) and `book_bytes` of zeroed private
+ * memory for the bookkeeping at *book, with an inaccessible guard page after each view
+ * and between the views and the bookkeeping, none of it inherited by a forked child
+ * (design .sol.fork).  The caller keeps size and book_bytes small enough not to
+ * overflow (MPSPROT_MAX_REGION_PAGES).  On failure nothing stays mapped and *stage
+ * names the failing step (mpsprot.h's enum mpsprot_create_stage). */
+int protos_map_region(size_t size, size_t book_bytes, uintptr_t *base, uintptr_t *alias,
+                      void **book, int *stage);
 
-/* Unmaps both views made by protos_map_twin. */
-void protos_unmap_twin(uintptr_t base, uintptr_t alias, size_t size);
+/* Unmaps everything protos_map_region mapped. */
+void protos_unmap_region(uintptr_t base, uintptr_t alias, size_t size, void *book,
+                         size_t book_bytes);
 
 /* Applies the protection that forbids `mode` to [base, base + len). */
 int protos_set(uintptr_t base, size_t len, int mode);
 
-/* Zeroed memory for bookkeeping outside the Java heap, and its release. */
+/* Zeroed memory outside the Java heap, and its release (a region's bookkeeping comes
+ * from protos_map_region instead). */
 void *protos_alloc(size_t bytes);
 void protos_free(void *p, size_t bytes);
 
 /* Linux and macOS only (called by prot_posix.c): *fd = a fresh, empty shared-memory
- * object that no other process can open, for protos_map_twin to size, map twice and
+ * object that no other process can open, for protos_map_region to size, map twice and
  * close.  A failure is reported as stage MPSPROT_STAGE_MEMFD. */
 int protos_shared_fd(int *fd);
 

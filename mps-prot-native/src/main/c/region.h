@@ -70,7 +70,14 @@ extern struct region region_table[];
 int region_pin(uintptr_t addr);
 void region_unpin(int slot);
 
-/* The live region of a slot, or NULL (not for the handler: it pins). */
+/* The live region of a slot, pinned (users + 1, then LIVE re-checked, as region_pin),
+ * or NULL.  Every mpsprot_* entry point that takes a slot holds such a pin for its
+ * whole duration and releases it with region_unpin(slot), so that a concurrent
+ * mpsprot_region_destroy waits instead of unmapping the bookkeeping under it. */
+struct region *region_pin_slot(int slot);
+
+/* The live region of a slot, or NULL (not for the handler: it pins).  Unpinned: only
+ * for a caller that holds the table lock or reads nothing behind the pointers. */
 struct region *region_live(int slot);
 
 /* Region creation and destruction serialise on this lock (mpsprot_uninstall takes it
@@ -79,7 +86,9 @@ void region_table_lock(void);
 void region_table_unlock(void);
 
 /* The BUSY protocol on page p's record byte: region_page_acquire spins (osdep_yield)
- * until it sets BUSY over a value without it and returns that value (an AccessSet);
+ * until it sets BUSY over a value without it and returns that value (an AccessSet), or,
+ * after 10 s of BUSY by the monotonic clock, fails fast (barrier_fail_busy; design
+ * .sol.busy.bound);
  * region_page_release stores mode (without BUSY) with release order.
  * Async-signal-safe. */
 unsigned region_page_acquire(struct region *r, size_t p);
@@ -97,5 +106,14 @@ int barrier_fault(int slot, const osdep_fault_info *info, osdep_fault_frame *uc)
 
 /* Counts one event in the counters of mpsprot_counter.  Async-signal-safe. */
 void barrier_count(int which);
+
+/* The fail-fast of region_page_acquire (barrier.c): page p's record byte (value v)
+ * stayed BUSY longer than bound_ns.  One message on stderr, then the process ends.
+ * Async-signal-safe (design .sol.busy.bound). */
+_Noreturn void barrier_fail_busy(struct region *r, size_t p, unsigned v, int64_t bound_ns);
+
+/* In a forked child (prot.c's pthread_atfork handler): no mutator is parked there, and
+ * no barrier thread waits (design .sol.fork). */
+void barrier_after_fork_child(void);
 
 #endif /* MPSPROT_REGION_H */

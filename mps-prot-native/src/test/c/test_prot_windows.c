@@ -194,15 +194,21 @@ static void test_alternating(void) {
  * with an errno, the stage, the raw Windows error, and leaves nothing behind. */
 static void test_create_fails(void) {
   int64_t out[4];
-  int64_t huge = (int64_t)1 << 47; /* 128 TiB: the whole user address space */
+  /* 128 TiB, the whole user address space, is more pages than a region may have: refused
+   * by the argument check before any system call (design .sol.alias.limits). */
+  CHECK(mpsprot_region_create((int64_t)1 << 47, out) == EINVAL && out[3] == MPSPROT_STAGE_NONE,
+        "128 TiB: EINVAL at the argument check, stage %ld", (long)out[3]);
+  /* The most pages a region may have (8 TiB less a page): more than the commit limit
+   * (SEC_COMMIT charges the whole section at once), so the OS refuses it. */
+  int64_t huge = MPSPROT_MAX_REGION_PAGES * page;
   int err = mpsprot_region_create(huge, out);
-  CHECK(err != 0, "a 128 TiB region cannot be created");
+  CHECK(err != 0, "an 8 TiB committed region cannot be created");
   CHECK(out[3] == MPSPROT_STAGE_MEMFD || out[3] == MPSPROT_STAGE_MAP_MUTATOR
             || out[3] == MPSPROT_STAGE_MAP_ALIAS || out[3] == MPSPROT_STAGE_RECORD,
         "stage %ld", (long)out[3]);
   CHECK(out[0] == -1 && out[1] == -1 && out[2] == -1, "no slot, no views");
   CHECK(mpsprot_win_last_error() != 0, "the raw Windows error is kept");
-  printf("test_prot_windows: note: 128 TiB region: %s (errno %d) at stage %ld, Windows error "
+  printf("test_prot_windows: note: 8 TiB region: %s (errno %d) at stage %ld, Windows error "
          "%lu\n",
          strerror(err), err, (long)out[3], (unsigned long)mpsprot_win_last_error());
   CHECK(mpsprot_region_count() == 0, "nothing live");
@@ -215,6 +221,20 @@ static DWORD WINAPI depth_thread(void *arg) {
   int during = mpsprot_mutator_depth();
   mpsprot_mutator_leave();
   return (DWORD)(before == 0 && during == 1 && mpsprot_mutator_depth() == 0);
+}
+
+/* The guard page after each view (design .sol.guard): no access, and a one-byte overrun
+ * faults; the views' own last bytes stay writable. */
+static void test_guards(void) {
+  int64_t out[4];
+  CHECK(mpsprot_region_create(3 * page, out) == 0, "create");
+  char *base = (char *)(uintptr_t)out[1], *alias = (char *)(uintptr_t)out[2];
+  CHECK(strcmp(tw_perms(base + 3 * page), "--") == 0, "after the view: %s", tw_perms(base + 3 * page));
+  CHECK(strcmp(tw_perms(alias + 3 * page), "--") == 0, "after the alias: %s", tw_perms(alias + 3 * page));
+  CHECK(tw_faults(base + 3 * page, 1, 1), "an overrun of the view faults");
+  CHECK(tw_faults(alias + 3 * page, 1, 1), "an overrun of the alias faults");
+  CHECK(!tw_faults(base + 3 * page - 1, 1, 1), "the view's last byte is writable");
+  CHECK(mpsprot_region_destroy((int)out[0]) == 0, "destroy");
 }
 
 int main(void) {
@@ -242,6 +262,7 @@ int main(void) {
   test_create_and_views();
   test_alternating();
   test_create_fails();
+  test_guards();
   test_query_outside();
   int64_t d = 99;
   CHECK(mpsprot_probe_uffd_wp_async(&d) == ENOSYS && d == 0, "no userfaultfd on Windows");

@@ -41,10 +41,21 @@ public interface Prot extends Protections {
   /**
    * Reserves a region of at least {@code size} bytes (rounded up to the granularity), mapped
    * twice: the mutator's view, read-write until {@link #set} changes it, and the collector's
-   * alias view, always read-write (.sol.alias). The memory is zeroed.
+   * alias view, always read-write (.sol.alias). The memory is zeroed. Each view is followed
+   * by an inaccessible guard page, and the module's bookkeeping lies apart from both, so an
+   * overrun faults (.sol.guard). A forked child process inherits no region (.sol.fork).
    *
-   * @throws ProtRangeException if size is not positive or cannot be rounded up
-   * @throws ProtOsException if the OS cannot map it (errno name and advice in the message)
+   * <p>Limits: a region has at most {@link org.mpsprot.model.RangeRules#MAX_REGION_PAGES}
+   * ({@code Integer.MAX_VALUE}) pages, 8 TiB less one page with 4 KiB pages, so that its
+   * per-page record fits one buffer; at most 1024 regions are live at once in the process
+   * (the shim's fixed region table, which the fault handler reads without locks; this is not
+   * the file-descriptor limit: a region keeps no descriptor open). A size or a count beyond
+   * them is refused with nothing left behind: no mapping, no slot.
+   *
+   * @throws ProtRangeException if size is not positive, cannot be rounded up, or is more than
+   *     the most pages a region may have; before any system call
+   * @throws ProtOsException if the OS cannot map it (errno name and advice in the message), or
+   *     with errno ENFILE when 1024 regions are live (close some first)
    */
   Region reserve(long size);
 

@@ -13,8 +13,19 @@ import java.nio.ByteBuffer;
  *       is seen by the mutator's view once its protection allows the read.
  * </ul>
  *
- * <p>Offsets are region-relative byte offsets, {@code 0 <= offset < size()}. All methods
- * throw {@link RegionClosedException} after {@link #close()}. Thread-safety: as {@link Prot}.
+ * <p>Offsets are region-relative byte offsets, {@code 0 <= offset < size()}.
+ *
+ * <p>After {@link #close()}: the geometry stays readable, as {@code MemorySegment.address()}
+ * does: {@link #base()}, {@link #limit()}, {@link #size()}, {@link #pages()} and
+ * {@link #aliasBase()} return what they returned before (the addresses no longer belong to the
+ * module and may be reused by the OS), and {@link #isClosed()}, {@link #close()} (idempotent)
+ * and {@code toString()} work. Every other method throws {@link RegionClosedException}:
+ * {@link #protect}, {@link #protectAll}, {@link #mode}, {@link #alias()},
+ * {@link #mutatorView()}, {@link #setPolicy}, {@link #setHandoff}, {@link #policy()},
+ * {@link #harvest}, {@link #dirtyPages()}, {@link #touchedPages()} and {@link #drainLog()}
+ * (a {@code null} argument is still refused with {@link NullPointerException} first).
+ *
+ * <p>Thread-safety: as {@link Prot}.
  */
 public interface Region extends AutoCloseable {
   /** The first address of the mutator's view; a multiple of the granularity. */
@@ -69,7 +80,11 @@ public interface Region extends AutoCloseable {
    */
   void setHandoff(FaultHandler handler, HandoffFallback fallback);
 
-  /** The region's barrier policy. */
+  /**
+   * The region's barrier policy.
+   *
+   * @throws RegionClosedException after {@link #close()}
+   */
   BarrierPolicy policy();
 
   /**

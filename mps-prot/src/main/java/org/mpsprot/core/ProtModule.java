@@ -84,10 +84,27 @@ public final class ProtModule implements Prot {
     try {
       os.setup(); // re-installs the handler after uninstallHandler(); idempotent otherwise
       ProtOs.NativeRegion nat = os.createRegion(rounded);
-      RegionImpl r = new RegionImpl(this, nat, os.buffer(os.recordAddress(nat.slot()), rounded / granularity));
-      regions.put(nat.base(), r);
-      bySlot.put(nat.slot(), r);
-      return r;
+      try {
+        long record = os.recordAddress(nat.slot());
+        if (record == 0) {
+          throw new IllegalStateException("reserve(" + size + "): the shim has no record for slot "
+              + nat.slot() + " right after creating it");
+        }
+        RegionImpl r = new RegionImpl(this, nat, os.buffer(record, rounded / granularity));
+        regions.put(nat.base(), r);
+        bySlot.put(nat.slot(), r);
+        return r;
+      } catch (RuntimeException | Error e) {
+        // Nothing stays behind: no slot, no mapping, no entry (so uninstallHandler still works).
+        regions.remove(nat.base());
+        bySlot.remove(nat.slot());
+        try {
+          os.destroyRegion(nat.slot());
+        } catch (RuntimeException d) {
+          e.addSuppressed(d);
+        }
+        throw e;
+      }
     } finally {
       lock.unlock();
     }

@@ -123,6 +123,7 @@ final class RegionImpl implements Region {
 
   @Override
   public BarrierPolicy policy() {
+    ensureOpen();
     return policy;
   }
 

@@ -14,6 +14,18 @@ public final class RangeRules {
   private RangeRules() {}
 
   /**
+   * The most pages a region may have: {@link Integer#MAX_VALUE}, so that the region's record
+   * (one byte a page) fits one {@link java.nio.ByteBuffer} and page indexes fit an int (the
+   * shim's MPSPROT_MAX_REGION_PAGES is the same). With 4 KiB pages that is 8 TiB less one page.
+   */
+  public static final long MAX_REGION_PAGES = Integer.MAX_VALUE;
+
+  /** The largest size {@code reserve} accepts with this granularity. */
+  public static long maxRegionSize(long granularity) {
+    return MAX_REGION_PAGES * granularity;
+  }
+
+  /**
    * Checks that {@code [base, limit)} is a non-empty range with both bounds multiples of the
    * granularity.
    *
@@ -64,7 +76,8 @@ public final class RangeRules {
   /**
    * {@code size} rounded up to the granularity.
    *
-   * @throws ProtRangeException if size is not positive or the rounding overflows
+   * @throws ProtRangeException if size is not positive, the rounding overflows, or the rounded
+   *     size is more than {@link #MAX_REGION_PAGES} pages
    */
   public static long roundUpSize(long size, long granularity) {
     if (size <= 0) {
@@ -77,6 +90,14 @@ public final class RangeRules {
           "reserve(" + size + "): the size cannot be rounded up to the granularity " + granularity
               + " without overflow; the largest size is " + (Long.MAX_VALUE - (granularity - 1)));
     }
-    return (size + granularity - 1) / granularity * granularity;
+    long rounded = (size + granularity - 1) / granularity * granularity;
+    if (rounded / granularity > MAX_REGION_PAGES) {
+      throw new ProtRangeException(
+          "reserve(" + size + "): the size is " + rounded / granularity + " pages of " + granularity
+              + " bytes; a region has at most " + MAX_REGION_PAGES + " pages ("
+              + maxRegionSize(granularity) + " bytes), so that its per-page record fits one buffer;"
+              + " reserve several regions instead");
+    }
+    return rounded;
   }
 }

@@ -33,6 +33,8 @@ final class CommonShim {
 
   static native int mpsprot_region_destroy(int slot);
 
+  static native int mpsprot_region_count();
+
   /** restoreFailed: the address of a native int32 (passed as a number: no array copy per call). */
   static native int mpsprot_protect(int slot, long offset, long length, int mode, long restoreFailed);
 

@@ -58,6 +58,9 @@ public interface ProtOs {
   /** Unregisters, then unmaps. */
   void destroyRegion(int slot);
 
+  /** The number of regions live in the shim now (all of the process's, whoever made them). */
+  int regionCount();
+
   /**
    * One protection change on the slot's mutator view; returns 0 or the errno. On failure the
    * shim has restored the pages' previous protection; {@code restoreFailed[0]} is 1 if that

@@ -3,6 +3,7 @@ package org.mpsprot.os;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
+import org.mpsprot.ProtOsException;
 
 /**
  * What every {@link ProtOs} over libmpsprot has in common: the shim's API is the same on every
@@ -15,6 +16,12 @@ import java.nio.ByteBuffer;
  * Instances are stateless apart from the page size and thread-safe.
  */
 public abstract class ShimProtOs implements ProtOs {
+  /** The shim's region slots (mpsprot.h MPSPROT_MAX_REGIONS). */
+  public static final int MAX_REGIONS = 1024;
+
+  /** mpsprot.h MPSPROT_STAGE_SLOTS: no free region slot. */
+  private static final int STAGE_SLOTS = 6;
+
   private final long pageSize;
 
   /**
@@ -44,7 +51,7 @@ public abstract class ShimProtOs implements ProtOs {
 
   /**
    * What the OS call behind region-creation stage {@code stage} (mpsprot.h's
-   * {@code enum mpsprot_create_stage}, 1 to 5) is on this OS, for the failure message.
+   * {@code enum mpsprot_create_stage}, 1 to 5, 7 and 8) is on this OS, for the failure message.
    */
   protected abstract String createStage(int stage);
 
@@ -77,12 +84,24 @@ public abstract class ShimProtOs implements ProtOs {
     int err = CommonShim.mpsprot_region_create(size, out);
     if (err != 0) {
       int stage = (int) out[3];
-      String what = stage >= 1 && stage <= 5 ? createStage(stage)
-          : stage == 6 ? "finding a free region slot (" + 1024 + " regions are live)"
+      if (stage == STAGE_SLOTS) {
+        throw new ProtOsException("reserve(" + size + " bytes) refused: " + regionCount()
+            + " regions are live and the shim's region table holds at most " + MAX_REGIONS
+            + " (a fixed table, so that the fault handler finds a region without locks;"
+            + " this is not the file-descriptor limit, and ulimit -n does not change it)."
+            + " What to do: close regions that are no longer needed, or reserve fewer, larger"
+            + " regions.", err, "ENFILE");
+      }
+      String what = stage >= 1 && stage <= 5 || stage == 7 || stage == 8 ? createStage(stage)
           : "the shim's argument check";
       throw failure(Operation.RESERVE, "reserve(" + size + " bytes): " + what, err, 0, 0);
     }
     return new NativeRegion((int) out[0], out[1], out[2], size);
+  }
+
+  @Override
+  public int regionCount() {
+    return CommonShim.mpsprot_region_count();
   }
 
   @Override

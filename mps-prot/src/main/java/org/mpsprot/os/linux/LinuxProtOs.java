@@ -34,6 +34,9 @@ public final class LinuxProtOs extends ShimProtOs {
       case 2 -> "ftruncate of the memfd";
       case 3 -> "mmap of the mutator's view";
       case 4 -> "mmap of the alias view";
+      case 7 -> "mmap reserving the region's address space (both views, the bookkeeping and"
+          + " the guard pages between them)";
+      case 8 -> "madvise(MADV_DONTFORK) of the region's mappings (or pthread_atfork)";
       default -> "mmap of the protection record";
     };
   }

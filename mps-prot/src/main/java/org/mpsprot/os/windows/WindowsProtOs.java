@@ -58,6 +58,7 @@ public final class WindowsProtOs extends ShimProtOs {
       case 2 -> "sizing the section";
       case 3 -> "MapViewOfFile of the mutator's view";
       case 4 -> "MapViewOfFile of the alias view";
+      case 7, 8 -> "reserving the region's address space (not a Windows stage)";
       default -> "VirtualAlloc of the protection record";
     };
   }
