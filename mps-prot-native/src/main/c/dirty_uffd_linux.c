@@ -344,6 +344,8 @@ static void set_run(uint64_t *out, uint64_t lo, uint64_t hi) {
 
 int mpsprot_uffd_harvest(int slot, int64_t first, int64_t count, uint64_t *out,
                          int64_t *found) {
+  if (found == NULL || out == NULL)
+    return EINVAL;
   *found = 0;
   if (slot < 0 || slot >= MPSPROT_MAX_REGIONS)
     return EINVAL;
@@ -450,12 +452,10 @@ void uffd_after_fork_child(void) {
     if (fd_plus1 != 0)
       close(fd_plus1 - 1); /* the parent's registration stays: it holds its own fd */
   }
-  if (pagemap_fd >= 0)
-    close(pagemap_fd);
-  pagemap_fd = -1;
-  pagemap_err = 0;
-  pthread_once_t once = PTHREAD_ONCE_INIT; /* the child opens its own pagemap */
-  pagemap_once = once;
+  /* The inherited pagemap fd names the parent's address space: the child opens its own. */
+  int pm_plus1 = atomic_exchange_explicit(&pagemap_fd_plus1, 0, memory_order_relaxed);
+  if (pm_plus1 != 0)
+    close(pm_plus1 - 1);
   pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER; /* a thread that held it is gone */
   uffd_lock = fresh;
 }
@@ -472,7 +472,8 @@ int mpsprot_uffd_attach(int slot) {
 int mpsprot_uffd_harvest(int slot, int64_t first, int64_t count, uint64_t *out,
                          int64_t *found) {
   (void)slot, (void)first, (void)count, (void)out;
-  *found = 0;
+  if (found != NULL)
+    *found = 0;
   return ENOSYS;
 }
 

@@ -153,6 +153,14 @@ static int null_parked(void) { return mpsprot_handoff_parked(NULL, 4) == -1; }
 static int null_probe_uffd(void) { return mpsprot_probe_uffd_wp_async(NULL) == EINVAL; }
 static int null_probe_soft_dirty(void) { return mpsprot_probe_soft_dirty(NULL) == EINVAL; }
 static int null_query(void) { return mpsprot_query(0, NULL) != 0; }
+static int null_uffd_harvest_found(void) {
+  uint64_t out[1] = {0};
+  return mpsprot_uffd_harvest(live_slot(), 0, 4, out, NULL) == EINVAL;
+}
+static int null_uffd_harvest_out(void) {
+  int64_t found = -1;
+  return mpsprot_uffd_harvest(live_slot(), 0, 4, NULL, &found) == EINVAL;
+}
 
 static void test_null_outputs(void) {
   struct {
@@ -169,6 +177,8 @@ static void test_null_outputs(void) {
       {"mpsprot_probe_uffd_wp_async(NULL): EINVAL", null_probe_uffd},
       {"mpsprot_probe_soft_dirty(NULL): EINVAL", null_probe_soft_dirty},
       {"mpsprot_query(addr, NULL): an error", null_query},
+      {"mpsprot_uffd_harvest(found NULL): EINVAL", null_uffd_harvest_found},
+      {"mpsprot_uffd_harvest(out NULL): EINVAL", null_uffd_harvest_out},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     fflush(stdout);
