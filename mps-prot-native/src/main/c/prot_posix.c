@@ -27,7 +27,11 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/sysmacros.h> /* major, minor */
+#endif
 
 #if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
 #define MAP_ANONYMOUS MAP_ANON /* the older BSD name */
@@ -57,8 +61,10 @@ int protos_set(uintptr_t base, size_t len, int mode) {
   return err;
 }
 
-int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage) {
+int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage,
+                    struct protos_id *id) {
   int saved = errno, fd = -1;
+  id->known = 0;
   int err = protos_shared_fd(&fd);
   if (err != 0) {
     *stage = MPSPROT_STAGE_MEMFD;
@@ -88,6 +94,15 @@ int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage) 
   }
   *base = (uintptr_t)m;
   *alias = (uintptr_t)a;
+  /* The identity /proc/self/maps prints for both views (ProtSync tells the region's pages
+   * from memory mapped over them by it: design .sol.replaced). */
+  struct stat st;
+  if (fstat(fd, &st) == 0) {
+    id->known = 1;
+    id->dev_major = (uint64_t)major(st.st_dev);
+    id->dev_minor = (uint64_t)minor(st.st_dev);
+    id->ino = (uint64_t)st.st_ino;
+  }
 close_fd:
   close(fd);
 out:
@@ -99,6 +114,12 @@ void protos_unmap_twin(uintptr_t base, uintptr_t alias, size_t size) {
   int saved = errno;
   munmap((void *)base, size);
   munmap((void *)alias, size);
+  errno = saved;
+}
+
+void protos_unmap(uintptr_t base, size_t len) {
+  int saved = errno;
+  munmap((void *)base, len);
   errno = saved;
 }
 

@@ -73,8 +73,10 @@ int protos_set(uintptr_t base, size_t len, int mode) {
   return err;
 }
 
-int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage) {
+int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage,
+                    struct protos_id *id) {
   DWORD saved = GetLastError();
+  id->known = 0; /* VirtualQuery names no section: ProtSync cannot tell replaced pages */
   int err = 0;
   uint64_t s = (uint64_t)size;
   HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | SEC_COMMIT,
@@ -112,6 +114,13 @@ void protos_unmap_twin(uintptr_t base, uintptr_t alias, size_t size) {
   UnmapViewOfFile((void *)base);
   UnmapViewOfFile((void *)alias);
   SetLastError(saved);
+}
+
+/* Never called: the Windows maps seam (maps_windows.c) identifies no mapping, so no page
+ * is ever marked foreign and destruction unmaps whole views (protos_unmap_twin). */
+void protos_unmap(uintptr_t base, size_t len) {
+  (void)base;
+  (void)len;
 }
 
 void *protos_alloc(size_t bytes) {

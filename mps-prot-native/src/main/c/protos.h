@@ -22,11 +22,26 @@
 
 int64_t protos_page_size(void);
 
-/* Maps `size` bytes of fresh shared memory twice; *stage names the failing step. */
-int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage);
+/* The identity of a region's shared memory as the OS's list of mappings shows it
+ * (osmaps.h): on Linux the memfd's device and inode, which /proc/self/maps prints on
+ * every line mapping it.  known = 0 where the OS's list names no file (Windows). */
+struct protos_id {
+  int known;
+  uint64_t dev_major, dev_minor, ino;
+};
+
+/* Maps `size` bytes of fresh shared memory twice; *stage names the failing step; *id
+ * receives the memory's identity (taken before the fd is closed). */
+int protos_map_twin(size_t size, uintptr_t *base, uintptr_t *alias, int *stage,
+                    struct protos_id *id);
 
 /* Unmaps both views made by protos_map_twin. */
 void protos_unmap_twin(uintptr_t base, uintptr_t alias, size_t size);
+
+/* Unmaps [base, base + len) of one view (a region's pages that are still its own, when
+ * others were replaced: region_unmap_owned).  Linux and macOS only; never called on
+ * Windows, where no page is ever marked foreign (osmaps.h). */
+void protos_unmap(uintptr_t base, size_t len);
 
 /* Applies the protection that forbids `mode` to [base, base + len). */
 int protos_set(uintptr_t base, size_t len, int mode);
