@@ -63,13 +63,22 @@ public final class UffdStrategy implements WriteBarrierStrategy {
     /** The region's shim slot, or -1 while not attached. */
     private int slot = -1;
 
+    /**
+     * Pages a failed harvest had already collected from the kernel (the shim reports them even
+     * when its scan fails: coarser, never lost); reported by the next harvest. Guarded by the
+     * harvest serialisation of {@link AbstractTracker}.
+     */
+    private final BitSet unreported = new BitSet();
+
     UffdTracker(Region region, long page) {
       super(region, "uffd", page);
     }
 
     @Override
     BitSet harvestGranules() {
-      BitSet dirty = UffdTracking.harvest(region(), slot, 0, region().pages());
+      BitSet dirty = UffdTracking.harvest(region(), slot, 0, region().pages(), unreported);
+      dirty.or(unreported);
+      unreported.clear();
       countHits(dirty.cardinality());
       return dirty;
     }

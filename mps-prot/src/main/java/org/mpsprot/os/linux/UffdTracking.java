@@ -82,8 +82,14 @@ public final class UffdTracking {
   /**
    * The pages of {@code [first, first + count)} written since the last harvest (bit
    * {@code p - first}), each write-protected again by the same ioctl.
+   *
+   * @param unreported when the shim fails part-way it has still reported pages (every page from
+   *     the failure on, coarser but never lost), and their writes are reported nowhere else:
+   *     before throwing, those bits ({@code p - first}) are or-ed into this set, for the caller to
+   *     report with its next harvest
+   * @throws ProtOsException naming the errno, after filling {@code unreported}
    */
-  public static BitSet harvest(Region region, int slot, long first, long count) {
+  public static BitSet harvest(Region region, int slot, long first, long count, BitSet unreported) {
     if (first < 0 || count <= 0 || first > region.pages() - count) {
       throw new IllegalArgumentException("harvest of pages [" + first + ", " + (first + count)
           + ") outside region " + region + " of " + region.pages() + " pages");
@@ -95,6 +101,7 @@ public final class UffdTracking {
     }
     int err = UffdShim.mpsprot_uffd_harvest(slot, first, count, out, found);
     if (err != 0) {
+      unreported.or(BitSet.valueOf(out));
       throw failure("userfaultfd harvest (PAGEMAP_SCAN) of region " + region, err, region);
     }
     return BitSet.valueOf(out);
