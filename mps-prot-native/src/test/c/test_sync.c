@@ -6,6 +6,8 @@
 #include "probe_posix.h" /* os_perms */
 
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -138,6 +140,48 @@ static void test_replaced_and_unmapped(void) {
   munmap(alias_foreign, page);
 }
 
+/* The previous handler: the shim passes a fault that is not its own here. */
+static sigjmp_buf previous_jump;
+static volatile sig_atomic_t previous_calls;
+static void previous_handler(int sig, siginfo_t *si, void *uc) {
+  (void)sig;
+  (void)si;
+  (void)uc;
+  previous_calls++;
+  siglongjmp(previous_jump, 1);
+}
+
+/* A fault on a page replaced from outside is not the module's: the handler passes it on
+ * (even with a policy that would have opened the page) and changes nothing. */
+static void test_fault_on_replaced_page_is_chained(void) {
+  struct sigaction sa, old_segv, old_bus;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = previous_handler;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGSEGV, &sa, &old_segv);
+  sigaction(SIGBUS, &sa, &old_bus);
+  CHECK(mpsprot_setup() == 0, "setup");
+  struct reg r = make(4 * page);
+  CHECK(mpsprot_region_set_policy(r.slot, MPSPROT_POLICY_UNPROTECT, 0) == 0, "policy");
+  char *foreign = mmap(r.base + page, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  CHECK(foreign == r.base + page, "MAP_FIXED");
+  int64_t out[7 * 4];
+  CHECK(sync_all(r, 1, out, 4) == 1 && out[3] == MPSPROT_SYNC_REPLACED, "replaced");
+  int64_t chained = mpsprot_counter(MPSPROT_COUNT_CHAINED);
+  if (sigsetjmp(previous_jump, 1) == 0)
+    *(volatile char *)foreign = 1;
+  CHECK(previous_calls == 1, "the previous handler saw the fault: %d", (int)previous_calls);
+  CHECK(mpsprot_counter(MPSPROT_COUNT_CHAINED) == chained + 1, "counted as chained");
+  CHECK(strcmp(os_perms((uintptr_t)foreign), "--") == 0, "not opened: %s", os_perms((uintptr_t)foreign));
+  CHECK(mpsprot_region_destroy(r.slot) == 0, "destroy");
+  CHECK(strcmp(os_perms((uintptr_t)foreign), "--") == 0, "left mapped by destroy");
+  munmap(foreign, page);
+  CHECK(mpsprot_uninstall() == 0, "uninstall");
+  sigaction(SIGSEGV, &old_segv, NULL);
+  sigaction(SIGBUS, &old_bus, NULL);
+}
+
 static double now_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -174,6 +218,7 @@ int main(void) {
   test_clean_and_repair();
   test_paging();
   test_replaced_and_unmapped();
+  test_fault_on_replaced_page_is_chained();
   test_sparse_large((int64_t)256 << 30, "256 GiB");
   test_sparse_large((int64_t)1 << 40, "1 TiB");
   return check_report("test_sync");
