@@ -251,10 +251,15 @@ static int forbids(unsigned mode, int access) {
 /* Takes BUSY on page p.  If the record still forbids the access, returns 1 with BUSY
  * held and *mode = the recorded AccessSet.  Otherwise another thread opened the page
  * since the fault: counts a spurious fault, releases BUSY and returns 0 (the
- * instruction retries). */
+ * instruction retries).  -1 (BUSY released): the page is no longer the region's
+ * (REGION_FOREIGN): the fault is not the module's. */
 static int acquire_forbidding(struct region *r, size_t p, const struct mpsprot_context *ctx,
                               unsigned *mode) {
   unsigned m = region_page_acquire(r, p);
+  if (m & REGION_FOREIGN) { /* replaced from outside (region.h): not the module's page */
+    region_page_release(r, p, m);
+    return -1;
+  }
   if (forbids(m, ctx->access)) {
     if (osdep_tls_get(OSDEP_TLS_SPURIOUS_RUN) != 0) /* stores only after a spurious fault */
       osdep_tls_set(OSDEP_TLS_SPURIOUS_RUN, 0);
@@ -613,9 +618,10 @@ int barrier_fault(int slot, const osdep_fault_info *info, osdep_fault_frame *uc)
                                                    : MPSPROT_COUNT_FAULTS_WRITE);
   size_t p = (size_t)((ctx.address - r->base) / (uint64_t)protos_page_size());
   unsigned mode;
-  if (!acquire_forbidding(r, p, &ctx, &mode)) {
+  int forbidden = acquire_forbidding(r, p, &ctx, &mode);
+  if (forbidden <= 0) {
     region_unpin(slot);
-    return 1;
+    return forbidden == 0; /* -1: pass it on to the previous handler */
   }
   switch (atomic_load_explicit(&r->policy, memory_order_acquire)) {
   case MPSPROT_POLICY_UNPROTECT:
@@ -689,6 +695,20 @@ static size_t next_dirty(struct region *r, size_t p, size_t end) {
   return end;
 }
 
+/* A failed harvest reports nothing and loses nothing: every dirty bit that this call
+ * cleared (the bits it set in out[]) is set again; out[] and *found go back to zero. */
+static void harvest_undo(struct region *r, int64_t first, int64_t count, uint64_t *out,
+                         int64_t *found) {
+  for (int64_t w = 0; w < (count + 63) / 64; w++) {
+    for (uint64_t bits = out[w]; bits != 0; bits &= bits - 1) {
+      size_t i = (size_t)first + (size_t)w * 64 + (size_t)__builtin_ctzll(bits);
+      atomic_fetch_or_explicit(&r->dirty[i / 64], (uint64_t)1 << (i % 64), memory_order_relaxed);
+    }
+    out[w] = 0;
+  }
+  *found = 0;
+}
+
 static int harvest_pinned(struct region *r, int64_t first, int64_t count, int mode_after,
                           uint64_t *out, int64_t *found);
 
@@ -713,6 +733,8 @@ static int harvest_pinned(struct region *r, int64_t first, int64_t count, int mo
     return EINVAL;
   size_t page = (size_t)protos_page_size();
   size_t p = (size_t)first, end = (size_t)(first + count);
+  if (region_range_foreign(r, p, end)) /* .sol.replaced: refused before any change */
+    return ENXIO;
   while ((p = next_dirty(r, p, end)) < end) {
     /* A run of dirty pages, re-protected with one call (ascending BUSY order). */
     size_t q = p + 1;
@@ -720,11 +742,15 @@ static int harvest_pinned(struct region *r, int64_t first, int64_t count, int mo
       q++;
     for (size_t i = p; i < q; i++)
       region_page_acquire(r, i);
-    int err = protos_set(r->base + p * page, (q - p) * page, mode_after);
+    int err = region_range_foreign(r, p, q) ? ENXIO
+                                             : protos_set(r->base + p * page, (q - p) * page,
+                                                          mode_after);
     if (err != 0) {
-      region_restore_runs(r, p, q);
+      if (err != ENXIO)
+        region_restore_or_adopt(r, p, q, (unsigned)mode_after);
       for (size_t i = p; i < q; i++)
         region_page_release(r, i, atomic_load_explicit(&r->record[i], memory_order_relaxed));
+      harvest_undo(r, first, count, out, found);
       return err;
     }
     for (size_t i = p; i < q; i++) {

@@ -103,24 +103,59 @@ MPSPROT_API int mpsprot_region_destroy(int slot);
 /* Sets the protection of [base + offset, base + offset + length) of the slot's mutator
  * view to forbid the accesses in `mode`, with one mprotect call, and records `mode` for
  * each page.  offset and length are multiples of the page size, inside the region (the
- * Java layer checks; the shim checks again and returns EINVAL).
+ * Java layer checks; the shim checks again and returns EINVAL).  A range holding a page
+ * that is no longer the region's (ProtSync found it unmapped or replaced from outside:
+ * docs/design/prot.md .sol.replaced) is refused with ENXIO before any change.
  * On failure the shim restores the pages' previous protection, run by run, from its
- * record and returns the errno of the failed call; *restore_failed is set to 1 if the
- * restore itself failed (the record and the OS may then differ until a sync).
- * EINVAL (nothing done) if restore_failed is NULL or the slot is not live. */
+ * record and returns the errno of the failed call; *restore_failed says how the record
+ * was left (design .sol.restore): MPSPROT_RESTORED (0: the restore worked), or, when the
+ * restore failed too, MPSPROT_ADOPTED (the record took the OS's real protection, read
+ * from /proc/self/maps by the shim while it held the pages) or MPSPROT_WIDENED (the OS
+ * could not be read either: each page's record is the least restrictive of its old
+ * value and `mode`, re-applied as far as the OS allows, so the record never forbids an
+ * access the OS permits).  EINVAL (nothing done) if restore_failed is NULL or the slot
+ * is not live. */
+#define MPSPROT_RESTORED 0
+#define MPSPROT_ADOPTED  1
+#define MPSPROT_WIDENED  2
 MPSPROT_API int mpsprot_protect(int slot, int64_t offset, int64_t length, int mode,
                                 int32_t *restore_failed);
 
-/* The last resort after a failed restore (design/prot.md .sol.restore): hold claims the
- * BUSY bit of every page of the slot (faulting threads wait), so that the caller can read
- * the OS's real protection and release writes it into the record, one AccessSet per page
- * (modes[pages]), and lets faulting threads go on.  Never from the handler. */
-MPSPROT_API int mpsprot_region_hold(int slot);
-MPSPROT_API int mpsprot_region_release(int slot, const uint8_t *modes);
+/* ProtSync of one region (design .if.sync), in the shim: compares the OS's real
+ * protection of both views of the slot's region (on Linux from /proc/self/maps, on
+ * Windows from VirtualQuery; ENOSYS on macOS) with the record, one mapping at a time
+ * against the record eight bytes at a time, and reports each differing run.  A
+ * difference is confirmed while the shim holds the BUSY bits of its pages, with a
+ * second read of the OS's state; a page whose record changed since the first read is
+ * not reported (the module itself was changing it).  With `repair`, each confirmed
+ * difference is re-applied from the record (the alias view: read-write) under BUSY.
+ * Pages that are unmapped, or replaced from outside (another device, inode or offset
+ * than the region's memory: Linux only), are reported, never repaired, and marked in
+ * the record: from then on the module changes nothing there (.sol.replaced).
+ * base must be the region's mutator base (a slot reused by another region is refused
+ * with EINVAL, as is a dead slot); pages are numbered 0 .. pages-1 for the mutator view
+ * and pages .. 2*pages-1 for the alias view, and the scan starts at page `from`.
+ * Runs go to out, 7 words each: base address, limit address, view (MPSPROT_VIEW_*), kind
+ * (MPSPROT_SYNC_*), the recorded AccessSet (the alias view: 0), the OS's permissions
+ * (MPSPROT_QUERY_* bits; -1 when unmapped), repaired (1 or 0).  At most max (>= 1)
+ * runs; result[0] = runs written, result[1] = the page to start the next call from
+ * (2*pages when the region is done; the rest was neither repaired nor marked).
+ * Returns 0, EINVAL, or the errno of reading the OS's state (what was written stays
+ * valid).  Takes no lock a faulting thread waits for except the BUSY bits, and those
+ * only around C (an mprotect, a read of the OS's mappings); the region stays pinned
+ * (its destruction waits) for the call's duration. */
+#define MPSPROT_VIEW_MUTATOR 0
+#define MPSPROT_VIEW_ALIAS   1
+#define MPSPROT_SYNC_DIFFERENT 0 /* the region's memory, with another protection */
+#define MPSPROT_SYNC_UNMAPPED  1 /* nothing mapped there any more */
+#define MPSPROT_SYNC_REPLACED  2 /* something else mapped there (mmap MAP_FIXED) */
+MPSPROT_API int mpsprot_region_sync(int slot, int64_t base, int repair, int64_t from,
+                                    int64_t *out, int max, int64_t *result);
 
 /* Address of the slot's protection record: one byte per page holding the AccessSet
  * last applied (0 if the slot is not live).  While a page's protection is changing, its
- * byte also carries the BUSY bit 0x80 (region.h): readers mask with MPSPROT_ACCESS_ALL.
+ * byte also carries the BUSY bit 0x80, and a page that is no longer the region's
+ * carries 0x40 (0x20: its alias twin) (region.h): readers mask with MPSPROT_ACCESS_ALL.
  * The pointer is valid only until mpsprot_region_destroy of the slot begins: the
  * caller must not let a destroy run while it reads through it. */
 MPSPROT_API int64_t mpsprot_region_record(int slot);
@@ -212,7 +247,12 @@ MPSPROT_API int64_t mpsprot_region_bitmap(int slot, int which);
  * set, atomically with respect to faulting threads: protect it with mode_after, clear
  * its bit, and set bit (p - first) in out[] (caller-zeroed, count bits).  Returns 0 or
  * an errno; *found = pages reported.  No write is ever missed: a write after the
- * re-protection faults and sets the bit again.  EINVAL if out or found is NULL. */
+ * re-protection faults and sets the bit again.  A failed harvest is undone as far as
+ * the dirty bits go: the failing run is restored as mpsprot_protect restores (or its
+ * record adopts the OS's state), and every dirty bit this call cleared is set again
+ * (out[] is cleared and *found is 0), so the next harvest reports every page written.
+ * ENXIO, before any change, when the range holds a page no longer the region's
+ * (.sol.replaced).  EINVAL if out or found is NULL. */
 MPSPROT_API int mpsprot_harvest(int slot, int64_t first, int64_t count, int mode_after,
                                 uint64_t *out, int64_t *found);
 

@@ -100,12 +100,14 @@ unsigned region_page_acquire(struct region *r, size_t p) {
     busy_since = 0; /* seen free: the bound counts one unbroken stretch of BUSY */
     if (atomic_compare_exchange_weak_explicit(b, &v, (unsigned char)(v | REGION_BUSY),
                                               memory_order_acquire, memory_order_relaxed))
-      return v;
+      return v & (MPSPROT_ACCESS_ALL | REGION_FOREIGN);
   }
 }
 
 void region_page_release(struct region *r, size_t p, unsigned mode) {
-  atomic_store_explicit(&r->record[p], (unsigned char)(mode & MPSPROT_ACCESS_ALL),
+  /* The holder of BUSY is the only writer: the sticky bits read here stay. */
+  unsigned keep = atomic_load_explicit(&r->record[p], memory_order_relaxed) & REGION_STICKY;
+  atomic_store_explicit(&r->record[p], (unsigned char)((mode & MPSPROT_ACCESS_ALL) | keep),
                         memory_order_release);
 }
 
@@ -178,7 +180,8 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
   uintptr_t base, alias;
   void *book;
   int stage = MPSPROT_STAGE_NONE;
-  int err = protos_map_region((size_t)size, layout.bytes, &base, &alias, &book, &stage);
+  struct protos_id id;
+  int err = protos_map_region((size_t)size, layout.bytes, &base, &alias, &book, &stage, &id);
   if (err != 0) {
     osdep_mutex_unlock(&table_lock);
     out[3] = stage;
@@ -195,6 +198,8 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
   r->touched = (_Atomic uint64_t *)(void *)(record + layout.touched);
   r->log = (struct region_log *)(void *)(record + layout.log);
   r->book_bytes = layout.bytes;
+  r->id = id;
+  atomic_store_explicit(&r->foreign, 0, memory_order_relaxed);
   atomic_store_explicit(&r->policy, MPSPROT_POLICY_NONE, memory_order_relaxed);
   atomic_store_explicit(&r->fallback, MPSPROT_FALLBACK_FAIL_FAST, memory_order_relaxed);
   atomic_store_explicit(&r->users, 0, memory_order_relaxed);
@@ -229,7 +234,7 @@ int mpsprot_region_destroy(int slot) {
   atomic_store_explicit(&r->state, REGION_DEAD, memory_order_seq_cst);
   while (atomic_load_explicit(&r->users, memory_order_seq_cst) != 0)
     osdep_yield();
-  protos_unmap_region(r->base, r->alias, r->limit - r->base, (void *)r->record, r->book_bytes);
+  region_unmap_owned(r);
   r->record = NULL;
   r->dirty = r->touched = NULL;
   r->log = NULL;
@@ -264,39 +269,18 @@ int region_restore_runs(struct region *r, size_t first, size_t last) {
   int failed = 0;
   size_t run = first;
   while (run < last) {
-    unsigned char mode =
-        atomic_load_explicit(&r->record[run], memory_order_relaxed) & MPSPROT_ACCESS_ALL;
+    unsigned char mode = atomic_load_explicit(&r->record[run], memory_order_relaxed)
+                         & (MPSPROT_ACCESS_ALL | REGION_FOREIGN);
     size_t end = run + 1;
     while (end < last && (atomic_load_explicit(&r->record[end], memory_order_relaxed)
-                          & MPSPROT_ACCESS_ALL) == mode)
+                          & (MPSPROT_ACCESS_ALL | REGION_FOREIGN)) == mode)
       end++;
-    if (protos_set(r->base + run * page, (end - run) * page, mode) != 0)
+    if (!(mode & REGION_FOREIGN) /* someone else's memory now: never touched */
+        && protos_set(r->base + run * page, (end - run) * page, mode) != 0)
       failed = 1;
     run = end;
   }
   return failed;
-}
-
-int mpsprot_region_hold(int slot) {
-  struct region *r = region_pin_slot(slot);
-  if (r == NULL)
-    return EINVAL;
-  for (size_t i = 0; i < r->pages; i++)
-    region_page_acquire(r, i);
-  region_unpin(slot);
-  return 0;
-}
-
-int mpsprot_region_release(int slot, const uint8_t *modes) {
-  if (modes == NULL)
-    return EINVAL;
-  struct region *r = region_pin_slot(slot);
-  if (r == NULL)
-    return EINVAL;
-  for (size_t i = 0; i < r->pages; i++)
-    region_page_release(r, i, modes[i] & MPSPROT_ACCESS_ALL);
-  region_unpin(slot);
-  return 0;
 }
 
 static int protect_pinned(struct region *r, int64_t offset, int64_t length, int mode,
@@ -330,9 +314,14 @@ static int protect_pinned(struct region *r, int64_t offset, int64_t length, int 
    * pages takes them, so no two holders wait on each other. */
   for (size_t i = first; i < last; i++)
     region_page_acquire(r, i);
+  if (region_range_foreign(r, first, last)) { /* .sol.replaced: refused, nothing changed */
+    for (size_t i = first; i < last; i++)
+      region_page_release(r, i, atomic_load_explicit(&r->record[i], memory_order_relaxed));
+    return ENXIO;
+  }
   int err = protos_set(r->base + (uintptr_t)offset, (size_t)length, mode);
   if (err != 0) {
-    *restore_failed = region_restore_runs(r, first, last);
+    *restore_failed = region_restore_or_adopt(r, first, last, (unsigned)mode);
     for (size_t i = first; i < last; i++)
       region_page_release(r, i, atomic_load_explicit(&r->record[i], memory_order_relaxed));
     return err;

@@ -30,7 +30,11 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/sysmacros.h> /* major, minor */
+#endif
 
 #if !defined(MAP_ANONYMOUS) && defined(MAP_ANON)
 #define MAP_ANONYMOUS MAP_ANON /* the older BSD name */
@@ -89,8 +93,9 @@ static size_t reservation_len(size_t size, size_t book_bytes) {
 }
 
 int protos_map_region(size_t size, size_t book_bytes, uintptr_t *base, uintptr_t *alias,
-                      void **book, int *stage) {
+                      void **book, int *stage, struct protos_id *id) {
   int saved = errno, fd = -1, err;
+  id->known = 0;
   size_t page = (size_t)protos_page_size(), total = reservation_len(size, book_bytes);
   void *res = map(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
                   &err);
@@ -137,6 +142,15 @@ int protos_map_region(size_t size, size_t book_bytes, uintptr_t *base, uintptr_t
   *base = m;
   *alias = a;
   *book = (void *)b;
+  /* The identity /proc/self/maps prints for both views (ProtSync tells the region's pages
+   * from memory mapped over them by it: design .sol.replaced). */
+  struct stat st;
+  if (fstat(fd, &st) == 0) {
+    id->known = 1;
+    id->dev_major = (uint64_t)major(st.st_dev);
+    id->dev_minor = (uint64_t)minor(st.st_dev);
+    id->ino = (uint64_t)st.st_ino;
+  }
   err = 0;
   goto close_fd;
 unmap:
@@ -154,6 +168,23 @@ void protos_unmap_region(uintptr_t base, uintptr_t alias, size_t size, void *boo
   (void)base, (void)alias;
   int saved = errno;
   munmap(book, reservation_len(size, book_bytes)); /* the reservation starts at the book */
+  errno = saved;
+}
+
+void protos_unmap_frame(uintptr_t base, uintptr_t alias, size_t size, void *book,
+                        size_t book_bytes) {
+  (void)book_bytes;
+  int saved = errno;
+  size_t page = (size_t)protos_page_size();
+  munmap(book, base - (uintptr_t)book);              /* the book and the first guard */
+  munmap((void *)(base + size), alias - (base + size)); /* the guard between the views */
+  munmap((void *)(alias + size), page);              /* the last guard */
+  errno = saved;
+}
+
+void protos_unmap(uintptr_t base, size_t len) {
+  int saved = errno;
+  munmap((void *)base, len);
   errno = saved;
 }
 

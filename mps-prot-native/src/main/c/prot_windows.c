@@ -80,8 +80,9 @@ int protos_set(uintptr_t base, size_t len, int mode) {
  * unless an allocation ends exactly there, and an overrun of a view meets its guard
  * first.  Windows has no fork (design .sol.fork does not apply). */
 int protos_map_region(size_t size, size_t book_bytes, uintptr_t *base, uintptr_t *alias,
-                      void **book, int *stage) {
+                      void **book, int *stage, struct protos_id *id) {
   DWORD saved = GetLastError(), old;
+  id->known = 0; /* VirtualQuery names no section: ProtSync cannot tell replaced pages */
   int err = 0;
   size_t page = (size_t)protos_page_size();
   uint64_t s = (uint64_t)size + page;
@@ -135,6 +136,18 @@ void protos_unmap_region(uintptr_t base, uintptr_t alias, size_t size, void *boo
   UnmapViewOfFile((void *)alias);
   VirtualFree(book, 0, MEM_RELEASE);
   SetLastError(saved);
+}
+
+/* Never called: the Windows maps seam (maps_windows.c) identifies no mapping, so no page
+ * is ever marked foreign and destruction unmaps whole views (protos_unmap_region). */
+void protos_unmap(uintptr_t base, size_t len) {
+  (void)base;
+  (void)len;
+}
+
+void protos_unmap_frame(uintptr_t base, uintptr_t alias, size_t size, void *book,
+                        size_t book_bytes) {
+  (void)base, (void)alias, (void)size, (void)book, (void)book_bytes;
 }
 
 void *protos_alloc(size_t bytes) {

@@ -22,19 +22,40 @@
 
 int64_t protos_page_size(void);
 
+/* The identity of a region's shared memory as the OS's list of mappings shows it
+ * (osmaps.h): on Linux the memfd's device and inode, which /proc/self/maps prints on
+ * every line mapping it.  known = 0 where the OS's list names no file (Windows). */
+struct protos_id {
+  int known;
+  uint64_t dev_major, dev_minor, ino;
+};
+
 /* Maps a region (design .sol.guard): `size` bytes of fresh shared memory twice (the
  * mutator's view at *base, the alias view at *alias) and `book_bytes` of zeroed private
  * memory for the bookkeeping at *book, with an inaccessible guard page after each view
  * and between the views and the bookkeeping, none of it inherited by a forked child
- * (design .sol.fork).  The caller keeps size and book_bytes small enough not to
- * overflow (MPSPROT_MAX_REGION_PAGES).  On failure nothing stays mapped and *stage
- * names the failing step (mpsprot.h's enum mpsprot_create_stage). */
+ * (design .sol.fork).  *id receives the shared memory's identity (taken before its fd is
+ * closed).  The caller keeps size and book_bytes small enough not to overflow
+ * (MPSPROT_MAX_REGION_PAGES).  On failure nothing stays mapped and *stage names the
+ * failing step (mpsprot.h's enum mpsprot_create_stage). */
 int protos_map_region(size_t size, size_t book_bytes, uintptr_t *base, uintptr_t *alias,
-                      void **book, int *stage);
+                      void **book, int *stage, struct protos_id *id);
 
 /* Unmaps everything protos_map_region mapped. */
 void protos_unmap_region(uintptr_t base, uintptr_t alias, size_t size, void *book,
                          size_t book_bytes);
+
+/* Unmaps everything protos_map_region mapped except the two views (the bookkeeping and
+ * the guards), for a region some of whose view pages are no longer its own
+ * (region_unmap_owned unmaps the rest of the views page run by page run).  Linux and
+ * macOS only, like protos_unmap. */
+void protos_unmap_frame(uintptr_t base, uintptr_t alias, size_t size, void *book,
+                        size_t book_bytes);
+
+/* Unmaps [base, base + len) of one view (a region's pages that are still its own, when
+ * others were replaced: region_unmap_owned).  Linux and macOS only; never called on
+ * Windows, where no page is ever marked foreign (osmaps.h). */
+void protos_unmap(uintptr_t base, size_t len);
 
 /* Applies the protection that forbids `mode` to [base, base + len). */
 int protos_set(uintptr_t base, size_t len, int mode);

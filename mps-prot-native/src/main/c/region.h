@@ -18,6 +18,7 @@
 
 #include "mpsprot.h"
 #include "osdep.h"
+#include "protos.h"
 
 enum region_state { REGION_FREE = 0, REGION_LIVE = 1, REGION_DEAD = 2 };
 
@@ -29,6 +30,19 @@ enum region_state { REGION_FREE = 0, REGION_LIVE = 1, REGION_DEAD = 2 };
  * mprotect, then stores the new AccessSet (release).  Readers outside the shim mask
  * the byte with MPSPROT_ACCESS_ALL. */
 #define REGION_BUSY 0x80u
+
+/* Sticky bits of the record byte (design .sol.replaced): REGION_FOREIGN is set (under
+ * BUSY) when ProtSync or a restore found the page of the mutator's view no longer the
+ * region's (unmapped, or replaced from outside by mmap MAP_FIXED: /proc/self/maps shows
+ * another device, inode or offset there); REGION_ALIAS_FOREIGN says the same of the
+ * page's twin in the alias view.  Nothing clears them: the module never changes the
+ * protection of a FOREIGN page (mpsprot_protect and mpsprot_harvest refuse with ENXIO,
+ * restores skip it), the handler passes a fault on it to the previous handler, and
+ * destruction unmaps only the pages still the region's.  region_page_release keeps
+ * them; region_page_acquire returns REGION_FOREIGN with the AccessSet. */
+#define REGION_FOREIGN 0x40u
+#define REGION_ALIAS_FOREIGN 0x20u
+#define REGION_STICKY (REGION_FOREIGN | REGION_ALIAS_FOREIGN)
 
 /* The STEP policy's access log: a bounded multi-producer, multi-consumer queue
  * (Vyukov's), lock-free for producers (the handler) and never waiting on them.
@@ -62,6 +76,8 @@ struct region {
   _Atomic uint64_t *touched;     /* one bit per page: a read opened it */
   struct region_log *log;        /* the STEP policy's access log */
   size_t book_bytes;             /* the bookkeeping block (record, bitmaps, log) */
+  struct protos_id id;           /* the shared memory's identity (ProtSync: .sol.replaced) */
+  _Atomic size_t foreign;        /* pages ever marked REGION_FOREIGN or _ALIAS_FOREIGN */
 };
 
 extern struct region region_table[];
@@ -86,17 +102,35 @@ void region_table_lock(void);
 void region_table_unlock(void);
 
 /* The BUSY protocol on page p's record byte: region_page_acquire spins (osdep_yield)
- * until it sets BUSY over a value without it and returns that value (an AccessSet), or,
- * after 10 s of BUSY by the monotonic clock, fails fast (barrier_fail_busy; design
- * .sol.busy.bound);
- * region_page_release stores mode (without BUSY) with release order.
+ * until it sets BUSY over a value without it and returns that value's AccessSet, with
+ * REGION_FOREIGN if set, or, after 10 s of BUSY by the monotonic clock, fails fast
+ * (barrier_fail_busy; design .sol.busy.bound); region_page_release stores mode's
+ * AccessSet (without BUSY, keeping the sticky bits) with release order.
  * Async-signal-safe. */
 unsigned region_page_acquire(struct region *r, size_t p);
 void region_page_release(struct region *r, size_t p, unsigned mode);
 
 /* Re-applies the recorded AccessSet of pages [first, last) run by run (the caller holds
- * BUSY on them); 1 if an mprotect failed, else 0.  Used after a failed change. */
+ * BUSY on them), skipping REGION_FOREIGN pages; 1 if an mprotect failed, else 0.  Used
+ * after a failed change. */
 int region_restore_runs(struct region *r, size_t first, size_t last);
+
+/* region_sync.c.  After a failed change of pages [first, last) to new_mode, with BUSY
+ * held on them and the record still holding their values before: re-applies those; if
+ * that fails, makes the record equal the OS's real protection, read from the maps seam
+ * (osmaps.h) while BUSY is still held; if even the OS cannot be read, gives each page
+ * the least restrictive of its old value and new_mode and re-applies that (design
+ * .sol.restore).  Returns MPSPROT_RESTORED, _ADOPTED or _WIDENED (mpsprot.h).  Never
+ * from the handler. */
+int region_restore_or_adopt(struct region *r, size_t first, size_t last, unsigned new_mode);
+
+/* region_sync.c.  1 if a page of [first, last) carries REGION_FOREIGN, else 0 (cheap
+ * while the region has none). */
+int region_range_foreign(struct region *r, size_t first, size_t last);
+
+/* region_sync.c.  Unmaps a region being destroyed (its views, bookkeeping and guards),
+ * leaving alone every view page marked foreign (it is someone else's memory now). */
+void region_unmap_owned(struct region *r);
 
 /* The barrier's entry from the handler (barrier.c), for a fault (a SIGSEGV or SIGBUS;
  * on Windows an access violation) whose address lies in the pinned slot.  Unpins the

@@ -145,10 +145,6 @@ static int null_harvest_found(void) {
   return mpsprot_harvest(live_slot(), 0, 4, 0, out, NULL) == EINVAL;
 }
 static int null_log_drain(void) { return mpsprot_log_drain(live_slot(), NULL, 8) == 0; }
-static int null_release(void) {
-  int slot = live_slot();
-  return mpsprot_region_hold(slot) == 0 && mpsprot_region_release(slot, NULL) == EINVAL;
-}
 static int null_parked(void) { return mpsprot_handoff_parked(NULL, 4) == -1; }
 static int null_probe_uffd(void) { return mpsprot_probe_uffd_wp_async(NULL) == EINVAL; }
 static int null_probe_soft_dirty(void) { return mpsprot_probe_soft_dirty(NULL) == EINVAL; }
@@ -172,7 +168,6 @@ static void test_null_outputs(void) {
       {"mpsprot_harvest(out NULL): EINVAL", null_harvest_out},
       {"mpsprot_harvest(found NULL): EINVAL", null_harvest_found},
       {"mpsprot_log_drain(out NULL): 0", null_log_drain},
-      {"mpsprot_region_release(modes NULL): EINVAL", null_release},
       {"mpsprot_handoff_parked(NULL, 4): -1", null_parked},
       {"mpsprot_probe_uffd_wp_async(NULL): EINVAL", null_probe_uffd},
       {"mpsprot_probe_soft_dirty(NULL): EINVAL", null_probe_soft_dirty},

@@ -62,7 +62,16 @@ public interface Prot extends Protections {
   /**
    * ProtSync (.if.sync): compares the OS's real protection of every page of every live region
    * (on Linux, from /proc/self/maps) with the record, re-applies the record where they differ,
-   * and reports what differed and what it repaired.
+   * and reports what differed and what it repaired. Its cost follows the mappings and the
+   * differing pages, not the size of the regions. It holds no lock of the module while it scans
+   * (faults, ProtSet and harvests go on) and reports only differences it confirmed while holding
+   * their pages, so the module's own concurrent changes are never reported. Pages that are no
+   * longer a region's (unmapped, or replaced by an outside mmap MAP_FIXED) are reported as
+   * {@link SyncReport.Kind#UNMAPPED} or {@link SyncReport.Kind#REPLACED}, never repaired, and
+   * from then on left alone: {@link #set}, harvest and close refuse or skip them.
+   *
+   * @throws ProtOsException if the OS's protection cannot be read (differences already
+   *     repaired stay repaired)
    */
   SyncReport sync();
 

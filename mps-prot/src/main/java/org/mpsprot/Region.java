@@ -91,9 +91,13 @@ public interface Region extends AutoCloseable {
    * Harvest (.sol.harvest): reports every page whose dirty bit is set (a write opened it since
    * the last harvest) and, atomically with respect to faulting threads, protects it again with
    * {@code modeAfter} and clears its bit. No write is ever missed: a write after the
-   * re-protection faults and sets the bit again.
+   * re-protection faults and sets the bit again, and a harvest that fails part-way sets back
+   * every bit it cleared, so the next harvest reports every page written.
    *
    * @return the pages reported, as page indexes
+   * @throws ProtOsException if the OS refused a re-protection (the record equals the OS again,
+   *     nothing is lost), or, with errno ENXIO and before any change, if some page of the region
+   *     is no longer its memory ({@link Prot#sync()} found it replaced or unmapped)
    */
   java.util.BitSet harvest(AccessSet modeAfter);
 

@@ -19,17 +19,19 @@ import org.mpsprot.SyncReport.Difference;
 import org.mpsprot.SyncReport.View;
 import org.mpsprot.model.ProtModel;
 import org.mpsprot.model.RangeRules;
+import org.mpsprot.ProtOsException;
+import org.mpsprot.os.ClassicErrno;
 import org.mpsprot.os.ProtOs;
-import org.mpsprot.os.ProtOs.Mapping;
 
 /**
  * The generic protection module over one {@link ProtOs} (docs/design/prot.md). It keeps the
  * live regions, checks every request against {@link RangeRules}, makes one OS call per request
  * (fewer through {@link #batch()}), and keeps the shim's record equal to the OS's protection.
  *
- * <p>Concurrency: one lock serialises every protection change, region creation and closing,
- * and sync; region lookup for a request happens under it too, so a region cannot be closed
- * while a change to it is in flight.
+ * <p>Concurrency: one lock serialises every protection change, region creation and closing;
+ * region lookup for a request happens under it too, so a region cannot be closed while a change
+ * to it is in flight. {@link #sync()} takes no lock: the shim pins each region while it syncs it
+ * and holds the pages of each difference while it confirms and repairs it.
  */
 public final class ProtModule implements Prot {
   private static final Object SETUP_LOCK = new Object();
@@ -141,42 +143,42 @@ public final class ProtModule implements Prot {
     return RangeRules.owner("ProtSet", regions, Region::limit, base, limit);
   }
 
-  /** One OS call; on failure the record is made to equal the OS again (.sol.restore). */
+  /**
+   * One OS call. On failure the shim has made the record equal the OS again (.sol.restore): it
+   * restored the pages, or, when that failed too, it read the OS's real protection into the
+   * record while holding the pages; no Java runs while a page is held, so a thread that faults
+   * on one never waits on Java (design rule 2).
+   */
   private void applyRun(RegionImpl r, long base, long limit, int bits) {
     int[] restoreFailed = new int[1];
     osCalls.incrementAndGet();
     int err = os.protect(r.nat.slot(), base - r.base(), limit - base, bits, restoreFailed);
     if (err != 0) {
-      if (restoreFailed[0] != 0) {
-        adoptOsState(r);
+      String request = String.format("ProtSet [0x%x, 0x%x) %s", base, limit, AccessSet.fromBits(bits));
+      if (err == ClassicErrno.ENXIO) {
+        throw notTheRegions(request, r);
       }
-      throw os.failure(
-          String.format("ProtSet [0x%x, 0x%x) %s", base, limit, AccessSet.fromBits(bits)), err, base, limit);
+      ProtOsException e = os.failure(request, err, base, limit);
+      if (restoreFailed[0] == ProtOs.WIDENED) {
+        e.addSuppressed(new ProtOsException("The restore of the pages' previous protection failed"
+            + " too and the OS's protection could not be read: each page's record is now the least"
+            + " restrictive of its previous mode and " + AccessSet.fromBits(bits) + ", so it forbids"
+            + " no access the OS permits (design/prot.md .sol.restore). What to do: call"
+            + " Prot.sync() once the OS can be read, to make the record and the OS equal.",
+            err, e.errnoName()));
+      }
+      throw e;
     }
   }
 
-  /**
-   * The last resort when the shim could not restore: the record takes the OS's protection. The
-   * shim holds every page of the record meanwhile, so no fault handler changes a page between
-   * the reading of the OS's state and the writing of the record.
-   */
-  private void adoptOsState(RegionImpl r) {
-    if (os.holdRecord(r.nat.slot()) != 0) {
-      return; // the region is gone: nothing to adopt
-    }
-    byte[] modes = new byte[(int) r.pages()];
-    for (int p = 0; p < modes.length; p++) {
-      modes[p] = (byte) recordBits(r, p); // kept as they are if the OS cannot be read
-    }
-    try {
-      List<Mapping> maps = os.mappings();
-      for (int p = 0; p < modes.length; p++) {
-        Mapping m = find(maps, r.base() + p * granularity);
-        modes[p] = (byte) (m == null || !m.read() ? AccessSet.ALL.bits() : m.write() ? 0 : AccessSet.WRITE.bits());
-      }
-    } finally {
-      os.releaseRecord(r.nat.slot(), modes);
-    }
+  /** The refusal of a request on pages that are no longer the region's (.sol.replaced). */
+  private static ProtOsException notTheRegions(String request, RegionImpl r) {
+    return new ProtOsException(request + " refused: ENXIO: part of the range is no longer the"
+        + " memory of region " + r + ": ProtSync found it unmapped or replaced from outside"
+        + " (munmap, mmap MAP_FIXED), and the module never changes memory it does not own."
+        + " What to do: find the code that mapped over the region; use only the region's other"
+        + " pages, or close it (close() unmaps only what is still the region's).",
+        ClassicErrno.ENXIO, "ENXIO");
   }
 
   /** The AccessSet bits recorded for page p (the shim's BUSY bit masked off). */
@@ -195,103 +197,71 @@ public final class ProtModule implements Prot {
     }
   }
 
+  /** Runs per shim call of sync: a region with more differences takes more calls. */
+  private static final int SYNC_MAX_RUNS = 256;
+
+  /**
+   * ProtSync (.if.sync), done by the shim one region at a time: its cost follows the mappings
+   * and the differing pages, not the pages. No lock of the module is held meanwhile (a HANDOFF
+   * fault's resolution, a ProtSet, a harvest go on); the shim pins each region for its call and
+   * confirms each difference while holding its pages, so a page the fault handler opens or a
+   * harvest re-protects meanwhile is never reported. A region closed meanwhile is left out.
+   */
   @Override
   public SyncReport sync() {
-    lock.lock();
-    try {
-      List<Difference> found = compare(os.mappings());
-      for (Difference d : found) {
-        RegionImpl r = regions.get(d.regionBase());
-        if (d.actual().equals("unmapped")) {
-          continue; // the memory is gone: nothing the module can re-apply
-        }
-        if (d.view() == View.MUTATOR) {
-          int bits = recordBits(r, (d.base() - r.base()) / granularity);
-          applyRun(r, d.base(), d.limit(), bits);
-        } else {
-          osCalls.incrementAndGet();
-          int err = os.resetAlias(r.nat.slot());
-          if (err != 0) {
-            throw os.failure(String.format("ProtSync: reset of the alias view of %s", r), err,
-                r.aliasBase(), r.aliasBase() + r.size());
+    List<RegionImpl> live = List.copyOf(regions.values());
+    long[] out = new long[SYNC_MAX_RUNS * ProtOs.SYNC_RUN_WORDS];
+    long[] result = new long[2];
+    List<Difference> report = new ArrayList<>();
+    int checked = 0;
+    long pages = 0;
+    for (RegionImpl r : live) {
+      List<Difference> found = new ArrayList<>();
+      long total = 2 * r.pages();
+      long from = 0;
+      boolean gone = false;
+      while (from < total) {
+        int err = os.syncRegion(r.nat.slot(), r.base(), true, from, out, SYNC_MAX_RUNS, result);
+        if (err != 0) {
+          if (r.isClosed()) {
+            gone = true;
+            break;
           }
+          throw os.failure("ProtSync of region " + r + " (reading the OS's protection)", err, 0, 0);
         }
+        for (int i = 0; i < result[0]; i++) {
+          Difference d = difference(r, out, i * ProtOs.SYNC_RUN_WORDS);
+          if (d.repaired()) {
+            osCalls.incrementAndGet();
+          }
+          found.add(d);
+        }
+        if (result[1] <= from) {
+          throw new IllegalStateException("ProtSync of region " + r + ": the shim made no progress at page "
+              + from + " (a bug: report it)");
+        }
+        from = result[1];
       }
-      List<Difference> left = found.isEmpty() ? List.of() : compare(os.mappings());
-      List<Difference> report = new ArrayList<>(found.size());
-      for (Difference d : found) {
-        boolean still = left.stream().anyMatch(x -> x.view() == d.view()
-            && Long.compareUnsigned(x.base(), d.limit()) < 0 && Long.compareUnsigned(d.base(), x.limit()) < 0);
-        report.add(new Difference(d.regionBase(), d.view(), d.base(), d.limit(), d.expected(), d.actual(), !still));
+      if (gone || r.isClosed()) {
+        continue; // closed meanwhile: its slot may already hold another region
       }
-      long pages = 0;
-      for (RegionImpl r : regions.values()) {
-        pages += 2 * r.pages();
-      }
-      return new SyncReport(regions.size(), pages, report);
-    } finally {
-      lock.unlock();
+      report.addAll(found);
+      checked++;
+      pages += total;
     }
+    return new SyncReport(checked, pages, report);
   }
 
-  /** Runs of pages whose OS protection differs from the record, per region and view. */
-  private List<Difference> compare(List<Mapping> maps) {
-    List<Difference> out = new ArrayList<>();
-    for (RegionImpl r : regions.values()) {
-      compareView(r, View.MUTATOR, r.base(), maps, out);
-      compareView(r, View.ALIAS, r.aliasBase(), maps, out);
-    }
-    return out;
-  }
-
-  private void compareView(RegionImpl r, View view, long start, List<Mapping> maps, List<Difference> out) {
-    long runStart = -1;
-    String runExpected = null;
-    String runActual = null;
-    int runBits = -1;
-    long pages = r.pages();
-    for (long p = 0; p <= pages; p++) {
-      String expected = null;
-      String actual = null;
-      int bits = -1;
-      if (p < pages) {
-        bits = view == View.MUTATOR ? recordBits(r, p) : 0;
-        expected = ProtModel.perms(AccessSet.fromBits(bits));
-        Mapping m = find(maps, start + p * granularity);
-        actual = m == null ? "unmapped" : m.perms();
-      }
-      boolean differs = expected != null && !expected.equals(actual);
-      boolean sameRun = differs && runStart >= 0 && bits == runBits && actual.equals(runActual);
-      if (runStart >= 0 && !sameRun) {
-        out.add(new Difference(r.base(), view, start + runStart * granularity, start + p * granularity,
-            runExpected, runActual, false));
-        runStart = -1;
-      }
-      if (differs && runStart < 0) {
-        runStart = p;
-        runExpected = expected;
-        runActual = actual;
-        runBits = bits;
-      }
-    }
-  }
-
-  /** The mapping containing address, by binary search over the sorted list, or null. */
-  private static Mapping find(List<Mapping> maps, long address) {
-    int lo = 0;
-    int hi = maps.size() - 1;
-    while (lo <= hi) {
-      int mid = (lo + hi) >>> 1;
-      Mapping m = maps.get(mid);
-      if (Long.compareUnsigned(address, m.start()) < 0) {
-        hi = mid - 1;
-      } else if (Long.compareUnsigned(address, m.end()) >= 0) {
-        lo = mid + 1;
-      } else {
-        return m;
-      }
-    }
-    return null;
+  /** Run {@code o} (its first word) of mpsprot_region_sync's out[]. */
+  private static Difference difference(RegionImpl r, long[] out, int o) {
+    View view = out[o + 2] == 0 ? View.MUTATOR : View.ALIAS;
+    SyncReport.Kind kind = out[o + 3] == 0 ? SyncReport.Kind.DIFFERENT
+        : out[o + 3] == 1 ? SyncReport.Kind.UNMAPPED : SyncReport.Kind.REPLACED;
+    String expected = ProtModel.perms(AccessSet.fromBits((int) out[o + 4]));
+    int perms = (int) out[o + 5];
+    String actual = kind == SyncReport.Kind.UNMAPPED ? "unmapped"
+        : ((perms & 1) != 0 ? "r" : "-") + ((perms & 2) != 0 ? "w" : "-") + ((perms & 4) != 0 ? "x" : "-");
+    return new Difference(r.base(), view, out[o], out[o + 1], expected, actual, out[o + 6] != 0, kind);
   }
 
   @Override
@@ -399,7 +369,11 @@ public final class ProtModule implements Prot {
       long[] found = new long[1];
       osCalls.incrementAndGet();
       int err = os.harvest(r.nat.slot(), 0, pages, modeAfter.bits(), out, found);
+      if (err == ClassicErrno.ENXIO) {
+        throw notTheRegions("harvest of region " + r + " with " + modeAfter, r);
+      }
       if (err != 0) {
+        // The shim set back every dirty bit it had cleared: the next harvest reports them all.
         throw os.failure("harvest of region " + r + " with " + modeAfter, err, r.base(), r.limit());
       }
       return java.util.BitSet.valueOf(out);

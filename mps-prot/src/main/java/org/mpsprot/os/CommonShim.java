@@ -25,10 +25,6 @@ final class CommonShim {
 
   static native int mpsprot_handler_installed();
 
-  static native int mpsprot_region_hold(int slot);
-
-  static native int mpsprot_region_release(int slot, byte[] modes);
-
   static native int mpsprot_region_create(long size, long[] out);
 
   static native int mpsprot_region_destroy(int slot);
@@ -41,6 +37,9 @@ final class CommonShim {
   static native long mpsprot_region_record(int slot);
 
   static native int mpsprot_region_alias_reset(int slot);
+
+  static native int mpsprot_region_sync(int slot, long base, int repair, long from, long[] out, int max,
+      long[] result);
 
   static native void mpsprot_mutator_enter();
 

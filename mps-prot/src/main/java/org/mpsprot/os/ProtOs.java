@@ -74,15 +74,35 @@ public interface ProtOs {
   /** A direct buffer over native memory {@code [address, address + size)}. */
   java.nio.ByteBuffer buffer(long address, long size);
 
-  /**
-   * Claims every page of the slot's record (faulting threads wait) until
-   * {@link #releaseRecord}; returns 0 or the errno. For the record's last-resort adoption of
-   * the OS's protection (design/prot.md .sol.restore).
-   */
-  int holdRecord(int slot);
+  /** {@link #protect}'s restoreFailed[0]: the restore worked (mpsprot.h MPSPROT_RESTORED). */
+  int RESTORED = 0;
 
-  /** Writes {@code modes} (AccessSet bits, one per page) into the held record and releases it. */
-  int releaseRecord(int slot, byte[] modes);
+  /** The restore failed; the shim made the record the OS's real protection (MPSPROT_ADOPTED). */
+  int ADOPTED = 1;
+
+  /**
+   * The restore failed and the OS's protection could not be read: the record is the least
+   * restrictive of the old and the asked mode, re-applied as far as the OS allowed
+   * (MPSPROT_WIDENED; design/prot.md .sol.restore).
+   */
+  int WIDENED = 2;
+
+  /** Words per run in {@link #syncRegion}'s out[]. */
+  int SYNC_RUN_WORDS = 7;
+
+  /**
+   * ProtSync of one region in the shim (mpsprot.h {@code mpsprot_region_sync}; design/prot.md
+   * .if.sync): compares both views with the record from page {@code from} on (pages
+   * {@code 0..pages-1} the mutator's view, {@code pages..2*pages-1} the alias view), confirms
+   * each difference while holding its pages, repairs it if {@code repair}, and writes at most
+   * {@code max} runs of {@link #SYNC_RUN_WORDS} words to out: base, limit, view (0 mutator, 1
+   * alias), kind (0 different, 1 unmapped, 2 replaced), recorded AccessSet bits, the OS's
+   * permission bits (1 read, 2 write, 4 exec; -1 unmapped), repaired (1 or 0). result[0] =
+   * runs written, result[1] = the page to go on from (2*pages: done). Returns 0, EINVAL when
+   * the slot no longer holds the region at {@code base}, or the errno of reading the OS's
+   * state. Takes no Java lock; the shim pins the region for the call.
+   */
+  int syncRegion(int slot, long base, boolean repair, long from, long[] out, int max, long[] result);
 
   /** Makes the slot's alias view read-write again; returns 0 or the errno. */
   int resetAlias(int slot);

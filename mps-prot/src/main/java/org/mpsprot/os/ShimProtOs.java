@@ -136,13 +136,11 @@ public abstract class ShimProtOs implements ProtOs {
   }
 
   @Override
-  public int holdRecord(int slot) {
-    return CommonShim.mpsprot_region_hold(slot);
-  }
-
-  @Override
-  public int releaseRecord(int slot, byte[] modes) {
-    return CommonShim.mpsprot_region_release(slot, modes);
+  public int syncRegion(int slot, long base, boolean repair, long from, long[] out, int max, long[] result) {
+    if (out.length < max * SYNC_RUN_WORDS || result.length < 2) {
+      throw new IllegalArgumentException("out holds " + out.length / SYNC_RUN_WORDS + " runs, max is " + max);
+    }
+    return CommonShim.mpsprot_region_sync(slot, base, repair ? 1 : 0, from, out, max, result);
   }
 
   @Override

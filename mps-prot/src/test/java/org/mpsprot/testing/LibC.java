@@ -11,6 +11,10 @@ public final class LibC {
   public static final int PROT_NONE = 0;
   public static final int PROT_READ = 1;
   public static final int PROT_WRITE = 2;
+  /** mmap flags (Linux, the same on x86-64 and aarch64). */
+  public static final int MAP_PRIVATE = 0x02;
+  public static final int MAP_FIXED = 0x10;
+  public static final int MAP_ANONYMOUS = 0x20;
 
   static {
     Native.register(LibC.class, "c");
@@ -21,6 +25,14 @@ public final class LibC {
   public static native int mprotect(Pointer address, long length, int prot);
 
   public static native int munmap(Pointer address, long length);
+
+  public static native Pointer mmap(Pointer address, long length, int prot, int flags, int fd, long offset);
+
+  /** Anonymous private memory mapped over [address, address + length) (MAP_FIXED); its address or -1. */
+  public static long mapFixedAnonymous(long address, long length, int prot) {
+    Pointer p = mmap(new Pointer(address), length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    return Pointer.nativeValue(p);
+  }
 
   public static int mprotect(long address, long length, int prot) {
     return mprotect(new Pointer(address), length, prot);

@@ -93,6 +93,9 @@ public final class UffdTracking {
   /**
    * The pages of {@code [first, first + count)} written since the last harvest (bit
    * {@code p - first}), each write-protected again by the same ioctl.
+   *
+   * @throws ProtOsException naming the errno; the pages the shim reported before it failed are
+   *     lost to this caller: use {@link #harvest(Region, int, long, long, BitSet)} to keep them
    */
   public static BitSet harvest(Region region, int slot, long first, long count) {
     BitSet dirty = new BitSet();
