@@ -154,7 +154,8 @@ public final class ProtModule implements Prot {
     osCalls.incrementAndGet();
     int err = os.protect(r.nat.slot(), base - r.base(), limit - base, bits, restoreFailed);
     if (err != 0) {
-      String request = String.format("ProtSet [0x%x, 0x%x) %s", base, limit, AccessSet.fromBits(bits));
+      String request = String.format("ProtSet [0x%x, 0x%x) %s (%s)", base, limit, AccessSet.fromBits(bits),
+          os.protectCall());
       if (err == ClassicErrno.ENXIO) {
         throw notTheRegions(request, r);
       }
@@ -227,7 +228,8 @@ public final class ProtModule implements Prot {
             gone = true;
             break;
           }
-          throw os.failure("ProtSync of region " + r + " (reading the OS's protection)", err, 0, 0);
+          throw os.failure("ProtSync of region " + r + " (reading the OS's protection from "
+              + os.protectionSource() + ")", err, 0, 0);
         }
         for (int i = 0; i < result[0]; i++) {
           Difference d = difference(r, out, i * ProtOs.SYNC_RUN_WORDS);
@@ -374,7 +376,8 @@ public final class ProtModule implements Prot {
       }
       if (err != 0) {
         // The shim set back every dirty bit it had cleared: the next harvest reports them all.
-        throw os.failure("harvest of region " + r + " with " + modeAfter, err, r.base(), r.limit());
+        throw os.failure("harvest of region " + r + " with " + modeAfter + " (" + os.protectCall() + ")",
+            err, r.base(), r.limit());
       }
       return java.util.BitSet.valueOf(out);
     } finally {

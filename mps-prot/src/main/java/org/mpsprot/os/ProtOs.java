@@ -41,6 +41,12 @@ public interface ProtOs {
   /** JNA's resource prefix for this OS and CPU, such as {@code linux-x86-64}. */
   String platform();
 
+  /** The OS call that changes a protection, named in error messages: "mprotect", "VirtualProtect". */
+  String protectCall();
+
+  /** Where the OS's real protection is read, named in error messages: "/proc/self/maps", "VirtualQuery". */
+  String protectionSource();
+
   /** The page size, asked of the OS. */
   long pageSize();
 

@@ -63,7 +63,7 @@ class FailureAdviceTest {
         ProtOsException e = assertThrows(ProtOsException.class, t::close);
         Inject.disarmAll();
         String m = e.getMessage();
-        assertTrue(m.startsWith("userfaultfd detach of region"), m);
+        assertTrue(m.startsWith("userfaultfd detach (ioctl UFFDIO_UNREGISTER) of region"), m);
         assertFalse(m.contains("ask for less") || m.contains("size is beyond")
             || m.contains("beyond what the OS will map"), "not an oversized request: " + m);
         assertTrue(m.contains("was closed anyway, which releases every registration"), m);

@@ -28,6 +28,16 @@ public final class LinuxProtOs extends ShimProtOs {
   }
 
   @Override
+  public String protectCall() {
+    return "mprotect";
+  }
+
+  @Override
+  public String protectionSource() {
+    return "/proc/self/maps";
+  }
+
+  @Override
   protected String createStage(int stage) {
     return switch (stage) {
       case 1 -> "memfd_create";

@@ -85,7 +85,7 @@ public final class UffdTracking {
     }
     int err = UffdShim.mpsprot_uffd_attach(slot);
     if (err != 0) {
-      throw failure(ProtOs.Operation.TRACKER_ATTACH, "userfaultfd attach of region " + region, err, region);
+      throw failure(ProtOs.Operation.TRACKER_ATTACH, "userfaultfd attach (the userfaultfd syscall, ioctl UFFDIO_API and UFFDIO_REGISTER) of region " + region, err, region);
     }
     return slot;
   }
@@ -131,7 +131,7 @@ public final class UffdTracking {
   public static void detach(Region region, int slot) {
     int err = UffdShim.mpsprot_uffd_detach(slot);
     if (err != 0) {
-      throw failure(ProtOs.Operation.TRACKER_DETACH, "userfaultfd detach of region " + region, err, region);
+      throw failure(ProtOs.Operation.TRACKER_DETACH, "userfaultfd detach (ioctl UFFDIO_UNREGISTER) of region " + region, err, region);
     }
   }
 

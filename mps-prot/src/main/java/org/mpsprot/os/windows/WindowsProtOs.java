@@ -52,6 +52,16 @@ public final class WindowsProtOs extends ShimProtOs {
   }
 
   @Override
+  public String protectCall() {
+    return "VirtualProtect";
+  }
+
+  @Override
+  public String protectionSource() {
+    return "VirtualQuery";
+  }
+
+  @Override
   protected String createStage(int stage) {
     return switch (stage) {
       case 1 -> "CreateFileMapping of the pagefile-backed section";
