@@ -23,6 +23,8 @@
 #include <string.h>
 
 #ifndef _WIN32
+#include "child_posix.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -50,10 +52,7 @@ static void fc_check_ended(const char *what, const fc_outcome *o) {
         what, (unsigned long)o->exit_code, o->err);
 }
 #else
-typedef struct {
-  int status;
-  char err[4096];
-} fc_outcome;
+typedef struct child_outcome fc_outcome;
 
 static void fc_exit(int code) { _exit(code); }
 
@@ -76,31 +75,7 @@ static void drop_emulator_lines(char *err) {
 /* Runs body in a forked child (no core file, at most 10 s) with its stderr captured. */
 static void fc_run(const char *name, void (*body)(void), fc_outcome *o) {
   (void)name;
-  int fds[2];
-  if (pipe(fds) != 0) {
-    perror("pipe");
-    exit(2);
-  }
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    close(fds[0]);
-    dup2(fds[1], 2);
-    alarm(10);
-    body();
-    _exit(0);
-  }
-  close(fds[1]);
-  size_t n = 0;
-  ssize_t r;
-  while (n < sizeof o->err - 1 && (r = read(fds[0], o->err + n, sizeof o->err - 1 - n)) > 0)
-    n += (size_t)r;
-  o->err[n] = '\0';
-  close(fds[0]);
-  waitpid(pid, &o->status, 0);
+  child_run(body, 10, o);
   drop_emulator_lines(o->err);
 }
 

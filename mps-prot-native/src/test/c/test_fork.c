@@ -17,6 +17,7 @@
  * - the parent afterwards: its memory is unchanged, its harvest reports exactly its own
  *   write, its userfaultfd harvest reports its own write. */
 #include "check.h"
+#include "child_posix.h"
 #include "mpsprot.h"
 
 #include <errno.h>
@@ -33,21 +34,6 @@ static long page;
 static int slot, uslot = -1;
 static char *base, *ubase;
 
-static int run_child(void (*body)(void)) {
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    alarm(20);
-    body();
-    _exit(0);
-  }
-  int status;
-  waitpid(pid, &status, 0);
-  return status;
-}
 
 static void child_writes_parent_region(void) {
   base[3 * page] = 0x5a;
@@ -133,10 +119,10 @@ int main(void) {
            " skipped\n", strerror(uffd));
   }
 
-  int status = run_child(child_writes_parent_region);
+  int status = child_run(child_writes_parent_region, 20, NULL);
   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
         "a child's write to the parent's region dies by SIGSEGV: status %#x", status);
-  status = run_child(child_state);
+  status = child_run(child_state, 20, NULL);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
         "the child sees no region of the parent and makes its own: %s %d (see child_state)",
         WIFSIGNALED(status) ? "signal" : "exit code",

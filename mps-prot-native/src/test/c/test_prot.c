@@ -2,6 +2,7 @@
  * against real accesses (probe_posix.h's probe, which catches the fault with
  * sigsetjmp). */
 #include "check.h"
+#include "child_posix.h"
 #include "mpsprot.h"
 #include "probe_posix.h" /* faults, expected_perms, os_perms */
 
@@ -12,17 +13,6 @@
 
 static long page;
 
-/* The number of lines /proc/self/maps has now. */
-static int maps_lines(void) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  char line[512];
-  int n = 0;
-  while (f && fgets(line, sizeof line, f))
-    n++;
-  if (f)
-    fclose(f);
-  return n;
-}
 
 static void test_create_and_views(void) {
   int64_t out[4];

@@ -15,6 +15,7 @@
  *   slot and the causes, after the bound (10 s) rather than never.
  * Each case that may die runs in a forked child (stderr captured, alarm as a backstop). */
 #include "check.h"
+#include "child_posix.h"
 #include "mpsprot.h"
 #include "probe_posix.h" /* faults, os_perms */
 
@@ -29,57 +30,10 @@
 
 static long page;
 
-static int maps_lines(void) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  char line[512];
-  int n = 0;
-  while (f && fgets(line, sizeof line, f))
-    n++;
-  if (f)
-    fclose(f);
-  return n;
-}
 
-struct outcome {
-  int status;
-  double seconds;
-  char err[4096];
-};
 
-/* Runs body in a forked child with stderr on a pipe, no core file, alarm(limit_s). */
-static void run_child(void (*body)(void), int limit_s, struct outcome *o) {
-  int fds[2];
-  if (pipe(fds) != 0) {
-    perror("pipe");
-    exit(2);
-  }
-  fflush(stdout);
-  fflush(stderr);
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  pid_t pid = fork();
-  if (pid == 0) {
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    close(fds[0]);
-    dup2(fds[1], 2);
-    alarm((unsigned)limit_s);
-    body();
-    _exit(0);
-  }
-  close(fds[1]);
-  size_t n = 0;
-  ssize_t r;
-  while (n < sizeof o->err - 1 && (r = read(fds[0], o->err + n, sizeof o->err - 1 - n)) > 0)
-    n += (size_t)r;
-  o->err[n] = '\0';
-  close(fds[0]);
-  waitpid(pid, &o->status, 0);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  o->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-}
 
-static int died_of(const struct outcome *o, int sig) {
+static int died_of(const struct child_outcome *o, int sig) {
   return WIFSIGNALED(o->status) && WTERMSIG(o->status) == sig;
 }
 
@@ -156,12 +110,12 @@ static void child_overrun_alias(void) {
 }
 
 static void test_overruns(void) {
-  struct outcome o;
-  run_child(child_overrun_mutator, 20, &o);
+  struct child_outcome o;
+  child_run(child_overrun_mutator, 20, &o);
   CHECK(died_of(&o, SIGSEGV),
         "an overrun of the mutator view dies by SIGSEGV (status %#x%s), stderr: %s", o.status,
         died_of(&o, SIGALRM) ? ": hung" : "", o.err);
-  run_child(child_overrun_alias, 20, &o);
+  child_run(child_overrun_alias, 20, &o);
   CHECK(died_of(&o, SIGSEGV),
         "an overrun of the alias view dies by SIGSEGV (status %#x, exit %d), stderr: %s",
         o.status, WIFEXITED(o.status) ? WEXITSTATUS(o.status) : -1, o.err);
@@ -181,8 +135,8 @@ static void child_busy_for_ever(void) {
 }
 
 static void test_busy_bound(void) {
-  struct outcome o;
-  run_child(child_busy_for_ever, 40, &o);
+  struct child_outcome o;
+  child_run(child_busy_for_ever, 40, &o);
   CHECK(died_of(&o, SIGABRT), "a BUSY record byte ends in a fail-fast (SIGABRT), status %#x%s,"
         " stderr: %s", o.status, died_of(&o, SIGALRM) ? " (hung until the alarm)" : "", o.err);
   const char *needles[] = {"mps-prot: fatal: the record byte of page 1 ", "region slot ",
