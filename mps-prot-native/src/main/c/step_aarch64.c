@@ -223,6 +223,99 @@ void step_aarch64_finish(struct mpsprot_context *ctx, const struct step_insn *d)
   ctx->pc += 4;
 }
 
+/* The SIMD structure loads and stores (LD1..LD4, ST1..ST4, LD1R..LD4R) that are
+ * allocated: the multiple-structure opcodes 0000 0010 0100 0110 0111 1000 1010 (the
+ * multi-register ones with .1D, size 11 and Q 0, reserved), the single-structure opcodes
+ * with their size/S constraints, the replicating ones only as loads; the forms without
+ * offset have bits 20..16 zero (and bit 21 too, for the multiple forms). */
+static int simd_structure_allocated(uint32_t i) {
+  unsigned q = BITS(i, 30, 30), single = BITS(i, 24, 24), post = BITS(i, 23, 23),
+           l = BITS(i, 22, 22), size = BITS(i, 11, 10);
+  if (!post && BITS(i, 20, 16) != 0)
+    return 0;
+  if (!single) {
+    if (BITS(i, 21, 21))
+      return 0;
+    unsigned op = BITS(i, 15, 12);
+    switch (op) {
+    case 0x0: /* LD4/ST4 */
+    case 0x4: /* LD3/ST3 */
+    case 0x8: /* LD2/ST2 */
+      return !(size == 3 && q == 0);
+    case 0x2: /* LD1/ST1, 4, 3, 1, 2 registers */
+    case 0x6:
+    case 0x7:
+    case 0xA:
+      return 1;
+    default:
+      return 0;
+    }
+  }
+  unsigned op = BITS(i, 15, 13), s = BITS(i, 12, 12);
+  switch (op) {
+  case 0: /* 8-bit lanes */
+  case 1:
+    return 1;
+  case 2: /* 16-bit lanes: size<0> is 0 */
+  case 3:
+    return (size & 1) == 0;
+  case 4: /* 32-bit lanes (size 00), 64-bit (size 01, S 0) */
+  case 5:
+    return size == 0 || (size == 1 && s == 0);
+  default: /* LD1R..LD4R: loads only, S 0 */
+    return l && s == 0;
+  }
+}
+
+/* Atomic memory operations (size 111 0 00 A R 1 Rs o3 opc 00 Rn Rt, V 0):
+ * LDADD/LDCLR/LDEOR/LDSET/LDSMAX/LDSMIN/LDUMAX/LDUMIN (o3 0) and SWP (o3 1, opc 000)
+ * read and write; LDAPR{B,H} (o3 1, opc 100, A 1, R 0, Rs 11111) and LD64B (size 11,
+ * o3 1, opc 101, A R 0, Rs 11111) read; ST64B (opc 001), ST64BV0 (010), ST64BV (011),
+ * size 11 and A R 0 (ST64B: Rs 11111) write; everything else in the class is
+ * unallocated here: 0. */
+static int atomic_kind(uint32_t i) {
+  const int R = MPSPROT_ACCESS_READ, W = MPSPROT_ACCESS_WRITE;
+  unsigned size = BITS(i, 31, 30), a = BITS(i, 23, 23), r = BITS(i, 22, 22),
+           rs = BITS(i, 20, 16), o3 = BITS(i, 15, 15), opc = BITS(i, 14, 12);
+  if (!o3 || opc == 0)
+    return W;
+  switch (opc) {
+  case 4: /* LDAPR */
+    return (a && !r && rs == 31) ? R : 0;
+  case 5: /* LD64B */
+    return (size == 3 && !a && !r && rs == 31) ? R : 0;
+  case 1: /* ST64B */
+    return (size == 3 && !a && !r && rs == 31) ? W : 0;
+  case 2: /* ST64BV0 */
+  case 3: /* ST64BV */
+    return (size == 3 && !a && !r) ? W : 0;
+  default:
+    return 0;
+  }
+}
+
+/* Load/store exclusive, ordered, compare-and-swap (size 001000 o2 L o1 Rs o0 Rt2 Rn Rt):
+ *   o2 0 o1 0: STXR/STLXR, LDXR/LDAXR;  o2 0 o1 1, size 1x: STXP/STLXP, LDXP/LDAXP;
+ *   o2 1 o1 0: STLLR/STLR, LDLAR/LDAR;  these read (L 1) or write (L 0) whatever their
+ *   (1) fields hold (CONSTRAINED UNPREDICTABLE, executed as the instruction by the cores
+ *   and disassemblers we know), except LDAR with Rs or Rt2 not 11111, which binutils leaves
+ *   undefined (a newer instruction may live there): 0;
+ *   o2 0 o1 1, size 0x: CASP{A,L,AL}: Rt2 11111, Rs and Rt even, else 0;
+ *   o2 1 o1 1: CAS{B,H}{A,L,AL}: Rt2 11111, else 0. */
+static int exclusive_kind(uint32_t i) {
+  const int R = MPSPROT_ACCESS_READ, W = MPSPROT_ACCESS_WRITE;
+  unsigned size = BITS(i, 31, 30), o2 = BITS(i, 23, 23), l = BITS(i, 22, 22),
+           o1 = BITS(i, 21, 21), rs = BITS(i, 20, 16), o0 = BITS(i, 15, 15),
+           rt2 = BITS(i, 14, 10), rt = BITS(i, 4, 0);
+  if (o1 && o2)
+    return rt2 == 31 ? W : 0;
+  if (o1 && size < 2)
+    return (rt2 == 31 && !(rs & 1) && !(rt & 1)) ? W : 0;
+  if (o2 && l && o0 && (rs != 31 || rt2 != 31))
+    return 0;
+  return l ? R : W;
+}
+
 /* The access kind of any load/store encoding, wider than what is stepped: a handler
  * without ESR uses it to tell reads from writes.  A store, or any instruction that may
  * write (atomics, CAS, SWP, store-exclusive, DC ZVA), answers WRITE; a pure load READ;
@@ -245,12 +338,8 @@ int step_aarch64_access_kind(uint32_t i) {
   if ((i & 0x1E000000u) == 0x04000000u && BITS(i, 31, 29) >= 4)
     return BITS(i, 31, 29) == 7 ? W : R;
   /* Load/store exclusive, ordered, compare-and-swap: size 001000 o2 L o1 Rs o0 Rt2 Rn Rt */
-  if ((i & 0x3F000000u) == 0x08000000u) {
-    unsigned o2 = BITS(i, 23, 23), o1 = BITS(i, 21, 21);
-    if (o1 && (o2 || BITS(i, 31, 31) == 0))
-      return W; /* CAS, CASP */
-    return l22 ? R : W;
-  }
+  if ((i & 0x3F000000u) == 0x08000000u)
+    return exclusive_kind(i);
   /* Load literal: opc 011 V 00 imm19 Rt (opc 11, V 0 is PRFM) */
   if ((i & 0x3B000000u) == 0x18000000u) {
     if (BITS(i, 31, 30) == 3 && BITS(i, 26, 26) == 0)
@@ -262,38 +351,44 @@ int step_aarch64_access_kind(uint32_t i) {
   /* MTE tags: 11011001 op1 1 imm9 op2 Rn Rt */
   if ((i & 0xFF200000u) == 0xD9200000u) {
     unsigned op1 = BITS(i, 23, 22), op2 = BITS(i, 11, 10);
+    if (op2 == 0 && op1 != 1 && BITS(i, 20, 12) != 0)
+      return 0; /* STZGM, STGM, LDGM have imm9 0; the rest is unallocated */
     if (op2 == 0 && (op1 == 1 || op1 == 3))
       return R; /* LDG, LDGM */
-    if (op2 == 0 && op1 == 0 && BITS(i, 20, 12) != 0)
-      return 0; /* unallocated */
     return W;   /* STG, STZG, ST2G, STZ2G, STGM, STZGM */
   }
   /* RCpc unscaled: size 011001 opc 0 imm9 00 Rn Rt (STLUR, LDAPUR, LDAPURS*) */
-  if ((i & 0x3F200C00u) == 0x19000000u)
-    return BITS(i, 23, 22) == 0 ? W : R;
+  if ((i & 0x3F200C00u) == 0x19000000u) {
+    unsigned size = BITS(i, 31, 30), opc = BITS(i, 23, 22);
+    if ((size == 3 && opc >= 2) || (size == 2 && opc == 3))
+      return 0; /* unallocated */
+    return opc == 0 ? W : R;
+  }
   /* SIMD structures, multiple and single: 0 Q 00110 S P L ... */
   if ((i & 0xBE000000u) == 0x0C000000u)
-    return l22 ? R : W;
+    return simd_structure_allocated(i) ? (l22 ? R : W) : 0;
   /* Load/store pair (all addressing modes, GPR and SIMD&FP, STGP) */
-  if ((i & 0x3A000000u) == 0x28000000u)
+  if ((i & 0x3A000000u) == 0x28000000u) {
+    unsigned opc = BITS(i, 31, 30), v = BITS(i, 26, 26), mode = BITS(i, 24, 23);
+    if (opc == 3 || (!v && opc == 1 && mode == 0))
+      return 0; /* unallocated (no LDNPSW, no STGP without writeback mode) */
     return l22 ? R : W;
+  }
   /* Load/store register: size 111 V 0x opc ... */
   if ((i & 0x3A000000u) == 0x38000000u) {
     unsigned size = BITS(i, 31, 30), v = BITS(i, 26, 26), opc = BITS(i, 23, 22);
     int uimm = BITS(i, 24, 24);
     if (!uimm && BITS(i, 21, 21)) {
       unsigned form = BITS(i, 11, 10);
-      if (form == 0) { /* atomic memory operations */
-        if (v)
-          return 0;
-        unsigned o3 = BITS(i, 15, 15), aop = BITS(i, 14, 12);
-        if (o3 && aop == 4 && BITS(i, 23, 23) && BITS(i, 20, 16) == 31)
-          return R; /* LDAPR, LDAPRB, LDAPRH */
-        return W;   /* LDADD ... SWP, ST* aliases */
-      }
+      if (form == 0) /* atomic memory operations */
+        return v ? 0 : atomic_kind(i);
       if (form & 1) /* LDRAA, LDRAB */
         return (size == 3 && !v) ? R : 0;
-      /* register offset: fall through to opc */
+      /* register offset: option<1> must be 1 (UXTW, LSL, SXTW, SXTX) */
+      if (BITS(i, 14, 14) == 0)
+        return 0;
+    } else if (!uimm && BITS(i, 11, 10) == 2 && v) {
+      return 0; /* no unprivileged SIMD&FP loads and stores */
     }
     if (v) {
       if (size != 0 && opc >= 2)

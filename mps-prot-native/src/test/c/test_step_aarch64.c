@@ -304,6 +304,21 @@ static const struct {
     {"dc civac", 0xd50b7e21, 0},  {"ret", 0xd65f03c0, 0},        {"b", 0x14000002, 0},
     {"ldr q16", 0x3dc00030, RD},  {"str d31", 0xfd00003f, WR},   {"ldr x1,[x1,#8]!", 0xf8408c21, RD},
     {"str x1,[x1],#8", 0xf8008421, WR}, {"udf", 0x00000000, 0},
+    /* issue 12: LD64B is a load; encodings that are not allocated answer 0 */
+    {"ld64b", 0xf83fd020, RD},    {"st64b", 0xf83f9020, WR},     {"st64bv", 0xf822b020, WR},
+    {"st64bv0", 0xf822a020, WR},  {"ld64b size 10 (unallocated)", 0xb83fd020, 0},
+    {"atomic o3 opc 110 (unallocated)", 0xf820e020, 0},
+    {"atomic o3 opc 111 (unallocated)", 0xf820f020, 0},
+    {"ldapr with Rs 0 (unallocated)", 0xf8a0c020, 0},
+    {"ldr reg option 000 (unallocated)", 0xf8620820, 0},
+    {"str reg option 101 (unallocated)", 0xf822a820, 0},
+    {"ld1 multiple opcode 0001 (unallocated)", 0x4c401020, 0},
+    {"ld1 no offset with Rm bits (unallocated)", 0x4c417020, 0},
+    {"ld4 .1d (reserved)", 0x0c400c20, 0},
+    {"st1r (unallocated)", 0x4d00c020, 0},
+    {"ld1 {v0.h}[0] size 01 (unallocated)", 0x0d404420, 0},
+    {"ldp opc 11 (unallocated)", 0xe9400820, 0},
+    {"sttr simd (unallocated)", 0xfc000820, 0},
 };
 
 static void test_kinds(void) {
