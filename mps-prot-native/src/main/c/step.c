@@ -42,6 +42,11 @@ static int decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   }
 }
 
+/* 1 if n bytes at address a can be accessed as one atomic access of the alias. */
+static int atomic_ok(uint64_t a, int n) {
+  return (n == 1 || n == 2 || n == 4 || n == 8) && (a & (uint64_t)(n - 1)) == 0;
+}
+
 /* Decodes and checks; on success returns the pinned slot and the alias address of ea
  * (the caller unpins), else -1. */
 static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8_t **mem) {
@@ -52,8 +57,13 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
     return -1; /* wraps around the address space */
   if (ctx->address < ea || ctx->address >= end)
     return -1;
+  /* A read-modify-write may fault on its read or on its write (which one the CPU
+   * reports differs between cores): both agree with it. */
   if ((ctx->access == MPSPROT_ACCESS_READ || ctx->access == MPSPROT_ACCESS_WRITE)
-      && ctx->access != d->access)
+      && ctx->access != d->access && d->op != STEP_OP_RMW)
+    return -1;
+  /* An atomic access must be one aligned single-copy-atomic access. */
+  if (d->lock && !atomic_ok(ea, d->size))
     return -1;
   if (ctx->slot < 0)
     return -1;
@@ -64,6 +74,19 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
   if (slot != ctx->slot || ea < r->base || end > r->limit) {
     region_unpin(slot);
     return -1;
+  }
+  if (d->op == STEP_OP_PUSH || d->op == STEP_OP_POP) {
+    /* The stack word is accessed through the mutator's view: never one of ours. */
+    uint64_t s = ctx->regs[4] - (d->op == STEP_OP_PUSH ? 8 : 0);
+    int other = region_pin((uintptr_t)s), other2 = region_pin((uintptr_t)(s + 7));
+    if (other >= 0)
+      region_unpin(other);
+    if (other2 >= 0)
+      region_unpin(other2);
+    if (other >= 0 || other2 >= 0) {
+      region_unpin(slot);
+      return -1;
+    }
   }
   *mem = (uint8_t *)(r->alias + (uintptr_t)(ea - r->base));
   return slot;
@@ -141,6 +164,96 @@ static void mem_write(uint8_t *p, const uint8_t *src, int n) {
   memcpy(p, src, (size_t)n);
 }
 
+/* Atomic load and compare-and-swap of an aligned 1, 2, 4 or 8-byte word (atomic_ok),
+ * sequentially consistent (x86-64 LOCK is a full barrier; aarch64 orderings are at most
+ * acquire-release).  The __atomic builtins are lock-free for these sizes on x86-64 and
+ * aarch64: plain instructions (or libgcc's outline LSE/LL-SC helpers), async-signal-safe. */
+static uint64_t atomic_get(uint8_t *p, int n) {
+  switch (n) {
+  case 1:
+    return __atomic_load_n((uint8_t *)p, __ATOMIC_SEQ_CST);
+  case 2:
+    return __atomic_load_n((uint16_t *)p, __ATOMIC_SEQ_CST);
+  case 4:
+    return __atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST);
+  default:
+    return __atomic_load_n((uint64_t *)p, __ATOMIC_SEQ_CST);
+  }
+}
+
+/* Replaces *old by the word's value when it does not match. */
+static int atomic_cas(uint8_t *p, int n, uint64_t *old, uint64_t desired) {
+  const int o = __ATOMIC_SEQ_CST;
+  switch (n) {
+  case 1: {
+    uint8_t e = (uint8_t)*old;
+    int ok = __atomic_compare_exchange_n((uint8_t *)p, &e, (uint8_t)desired, 0, o, o);
+    *old = e;
+    return ok;
+  }
+  case 2: {
+    uint16_t e = (uint16_t)*old;
+    int ok = __atomic_compare_exchange_n((uint16_t *)p, &e, (uint16_t)desired, 0, o, o);
+    *old = e;
+    return ok;
+  }
+  case 4: {
+    uint32_t e = (uint32_t)*old;
+    int ok = __atomic_compare_exchange_n((uint32_t *)p, &e, (uint32_t)desired, 0, o, o);
+    *old = e;
+    return ok;
+  }
+  default: {
+    uint64_t e = *old;
+    int ok = __atomic_compare_exchange_n((uint64_t *)p, &e, desired, 0, o, o);
+    *old = e;
+    return ok;
+  }
+  }
+}
+
+static void arch_rmw(const struct mpsprot_context *ctx, const struct step_insn *d,
+                     const uint64_t old[2], struct step_rmw *out) {
+  if (ctx->arch == MPSPROT_ARCH_X86_64)
+    step_x86_64_rmw(ctx, d, old, out);
+  else
+    step_aarch64_rmw(ctx, d, old, out);
+}
+
+/* ALU_LOAD and RMW: read (and write) the memory, then set the registers.  An aligned
+ * RMW of 1..8 bytes is a compare-and-swap loop on the alias, so it is atomic with
+ * respect to every other thread's access to the same memory (both views map the same
+ * pages); a failing compare-exchange is linearised at its atomic load.  Unaligned
+ * RMWs without LOCK are a plain read and write, as the hardware's own are not atomic
+ * either (locked ones were refused by prepare). */
+static void do_alu(struct mpsprot_context *ctx, const struct step_insn *d, uint8_t *mem,
+                   uint64_t *before, uint64_t *after) {
+  uint64_t old[2] = {0, 0};
+  struct step_rmw res;
+  int n = d->elem;
+  if (d->op == STEP_OP_RMW && atomic_ok((uint64_t)(uintptr_t)mem, n)) {
+    old[0] = atomic_get(mem, n);
+    for (;;) {
+      arch_rmw(ctx, d, old, &res);
+      if (!res.write || atomic_cas(mem, n, &old[0], res.mem_new[0]))
+        break;
+    }
+  } else {
+    uint8_t buf[8];
+    mem_read(buf, mem, n);
+    old[0] = step_le_get(buf, n);
+    arch_rmw(ctx, d, old, &res);
+    if (d->op == STEP_OP_RMW && res.write) {
+      step_le_put(buf, n, res.mem_new[0]);
+      mem_write(mem, buf, n);
+    }
+  }
+  *before = old[0];
+  *after = (d->op == STEP_OP_RMW && res.write) ? res.mem_new[0] : old[0];
+  for (int k = 0; k < res.nout; k++)
+    ctx->regs[res.out_reg[k]] = res.out_val[k];
+}
+
 int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry) {
   struct step_insn d;
   uint8_t *mem;
@@ -149,7 +262,26 @@ int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry) {
     return ENOSYS;
   uint8_t data[STEP_MAX_SIZE], before[STEP_MAX_SIZE];
   int x86 = ctx->arch == MPSPROT_ARCH_X86_64;
-  if (d.access == MPSPROT_ACCESS_READ) {
+  if (d.op == STEP_OP_ALU_LOAD || d.op == STEP_OP_RMW) {
+    uint64_t b, a;
+    do_alu(ctx, &d, mem, &b, &a);
+    step_le_put(before, 8, b);
+    step_le_put(data, 8, a);
+    ctx->sp = ctx->regs[x86 ? 4 : 31];
+  } else if (d.op == STEP_OP_PUSH) {
+    /* The stack word is the mutator's own memory below rsp: written directly. */
+    mem_read(data, mem, 8);
+    memcpy(before, data, 8);
+    ctx->regs[4] -= 8;
+    memcpy((void *)(uintptr_t)ctx->regs[4], data, 8);
+    ctx->sp = ctx->regs[4];
+  } else if (d.op == STEP_OP_POP) {
+    memcpy(data, (const void *)(uintptr_t)ctx->regs[4], 8);
+    mem_read(before, mem, 8);
+    mem_write(mem, data, 8);
+    ctx->regs[4] += 8;
+    ctx->sp = ctx->regs[4];
+  } else if (d.access == MPSPROT_ACCESS_READ) {
     for (int k = 0; k < d.nregs; k++)
       mem_read(data + k * d.elem, mem + k * d.elem, d.elem);
     memcpy(before, data, (size_t)d.size);

@@ -407,3 +407,12 @@ int step_aarch64_access_kind(uint32_t i) {
   }
   return 0;
 }
+
+void step_aarch64_rmw(const struct mpsprot_context *ctx, const struct step_insn *d,
+                      const uint64_t old[2], struct step_rmw *out) {
+  (void)ctx;
+  (void)d;
+  (void)old;
+  out->nout = 0;
+  out->write = 0;
+}

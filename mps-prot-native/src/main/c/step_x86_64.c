@@ -71,16 +71,18 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   if (c.avail > X86_MAX_LEN)
     c.avail = X86_MAX_LEN;
 
-  int opsize16 = 0, rep = 0, rex = 0, b;
+  int opsize16 = 0, rep = 0, rex = 0, lock = 0, b;
   for (;;) {
     b = next_byte(&c);
     if (b < 0)
       return 0;
-    if (b == 0x66 || b == 0xF2 || b == 0xF3) {
+    if (b == 0x66 || b == 0xF2 || b == 0xF3 || b == 0xF0) {
       if (rex)
         return 0; /* REX must be the last prefix */
       if (b == 0x66)
         opsize16 = 1;
+      else if (b == 0xF0)
+        lock = 1;
       else if (rep != 0 && rep != b)
         return 0; /* F2 and F3 together */
       else
@@ -93,17 +95,87 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
       rex = b;
       continue;
     }
-    break; /* every other prefix (F0, 67, segments, VEX, EVEX) falls through to refusal */
+    break; /* every other prefix (67, segments, VEX, EVEX) falls through to refusal */
   }
   int rex_w = (rex >> 3) & 1, rex_r = (rex >> 2) & 1, rex_x = (rex >> 1) & 1, rex_b = rex & 1;
   int osz = rex_w ? 8 : opsize16 ? 2 : 4;
   int imm_size = 0; /* bytes of immediate after the memory operand */
   int byte_reg = 0; /* the reg field names a byte register */
   int need_reg0 = 0;
+  int group = 0;    /* the ModRM reg field selects the operation (80 81 83 C0 ... FF) */
 
   d->nregs = 1;
   d->opcode = (uint32_t)b;
+  d->src = STEP_REG_NONE;
+  if (b < 0x40 && (b & 7) < 4) { /* 00..3B: ADD OR ADC SBB AND SUB XOR CMP, memory forms */
+    d->alu = b >> 3;
+    d->elem = (b & 1) ? osz : 1;
+    byte_reg = !(b & 1);
+    d->src = 0; /* the reg operand (set below) */
+    if (b & 2) { /* op r, r/m: memory is a source */
+      d->op = STEP_OP_ALU_LOAD;
+      d->reg_dest = 1;
+      d->dwidth = d->elem;
+    } else { /* op r/m, r */
+      d->op = d->alu == STEP_ALU_CMP ? STEP_OP_ALU_LOAD : STEP_OP_RMW;
+    }
+    goto modrm;
+  }
   switch (b) {
+  case 0x80: /* group 1 r/m8, imm8 */
+  case 0x81: /* group 1 r/m, imm16/32 */
+  case 0x83: /* group 1 r/m, imm8 sign-extended */
+    d->elem = b == 0x80 ? 1 : osz;
+    imm_size = b == 0x81 ? (osz == 2 ? 2 : 4) : 1;
+    group = 1;
+    break;
+  case 0xC0: /* shift group r/m8, imm8 */
+  case 0xC1:
+  case 0xD0: /* by 1 */
+  case 0xD1:
+  case 0xD2: /* by CL */
+  case 0xD3:
+    d->elem = (b & 1) ? osz : 1;
+    imm_size = b <= 0xC1 ? 1 : 0;
+    if (b == 0xD0 || b == 0xD1)
+      d->imm = 1;
+    if (b >= 0xD2)
+      d->src = 1; /* rcx */
+    group = 2;
+    break;
+  case 0xF6: /* group 3: TEST imm, NOT, NEG */
+  case 0xF7:
+    d->elem = b == 0xF6 ? 1 : osz;
+    group = 3;
+    break;
+  case 0xFE: /* group 4: INC, DEC r/m8 */
+  case 0xFF: /* group 5: INC, DEC, PUSH */
+    d->elem = b == 0xFE ? 1 : osz;
+    group = 5;
+    break;
+  case 0x8F: /* POP r/m64 */
+    if (opsize16)
+      return 0; /* POP m16: refused */
+    d->op = STEP_OP_POP;
+    d->elem = 8;
+    need_reg0 = 1;
+    break;
+  case 0x84: /* TEST r/m8, r8 */
+  case 0x85: /* TEST r/m, r */
+  case 0x86: /* XCHG r/m8, r8 */
+  case 0x87: /* XCHG r/m, r */
+    d->elem = (b & 1) ? osz : 1;
+    byte_reg = !(b & 1);
+    d->src = 0;
+    if (b <= 0x85) {
+      d->op = STEP_OP_ALU_LOAD;
+      d->alu = STEP_ALU_TEST;
+    } else {
+      d->op = STEP_OP_RMW;
+      d->alu = STEP_ALU_XCHG;
+      lock = 1; /* XCHG with memory is always locked */
+    }
+    break;
   case 0x88: /* MOV r/m8, r8 */
     d->op = STEP_OP_STORE;
     d->elem = 1;
@@ -181,6 +253,16 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
       d->op = STEP_OP_STORE_V;
       d->elem = 8;
       break;
+    case 0xB0: /* CMPXCHG r/m8, r8 */
+    case 0xB1: /* CMPXCHG r/m, r */
+    case 0xC0: /* XADD r/m8, r8 */
+    case 0xC1: /* XADD r/m, r */
+      d->elem = (b2 & 1) ? osz : 1;
+      byte_reg = !(b2 & 1);
+      d->src = 0;
+      d->op = STEP_OP_RMW;
+      d->alu = b2 <= 0xB1 ? STEP_ALU_CMPXCHG : STEP_ALU_XADD;
+      break;
     default:
       return 0;
     }
@@ -189,6 +271,7 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   default:
     return 0;
   }
+modrm:;
   /* F2/F3 before a non-SSE opcode is REP or XACQUIRE/XRELEASE: refused. */
   if (rep && d->op != STEP_OP_LOAD_V)
     return 0;
@@ -197,10 +280,53 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   if (modrm < 0)
     return 0;
   int mod = modrm >> 6, reg = ((modrm >> 3) & 7) | (rex_r << 3), rm = modrm & 7;
+  int digit = (modrm >> 3) & 7;
   if (mod == 3)
     return 0; /* register-direct: no memory access */
-  if (need_reg0 && ((modrm >> 3) & 7) != 0)
-    return 0; /* C6/C7 with reg != 0 (XABORT, XBEGIN, or undefined) */
+  if (need_reg0 && digit != 0)
+    return 0; /* C6/C7 with reg != 0 (XABORT, XBEGIN, or undefined); 8F /1..7 (XOP) */
+  switch (group) {
+  case 1: /* 80 81 83 /digit: ADD OR ADC SBB AND SUB XOR CMP, with an immediate */
+    d->alu = digit;
+    d->op = digit == STEP_ALU_CMP ? STEP_OP_ALU_LOAD : STEP_OP_RMW;
+    break;
+  case 2: /* C0 C1 D0..D3 /4 SHL, /5 SHR, /7 SAR (ROL..RCR and /6 refused) */
+    if (digit != 4 && digit != 5 && digit != 7)
+      return 0;
+    d->alu = digit == 4 ? STEP_ALU_SHL : digit == 5 ? STEP_ALU_SHR : STEP_ALU_SAR;
+    d->op = STEP_OP_RMW;
+    break;
+  case 3: /* F6 F7 /0 TEST imm, /2 NOT, /3 NEG (/1 undocumented, MUL..IDIV refused) */
+    if (digit == 0) {
+      d->alu = STEP_ALU_TEST;
+      d->op = STEP_OP_ALU_LOAD;
+      imm_size = d->elem == 1 ? 1 : d->elem == 2 ? 2 : 4;
+    } else if (digit == 2 || digit == 3) {
+      d->alu = digit == 2 ? STEP_ALU_NOT : STEP_ALU_NEG;
+      d->op = STEP_OP_RMW;
+    } else {
+      return 0;
+    }
+    break;
+  case 5: /* FE FF /0 INC, /1 DEC; FF /6 PUSH m64 */
+    if (digit == 0 || digit == 1) {
+      d->alu = digit == 0 ? STEP_ALU_INC : STEP_ALU_DEC;
+      d->op = STEP_OP_RMW;
+    } else if (digit == 6 && b == 0xFF && !opsize16) {
+      d->op = STEP_OP_PUSH;
+      d->elem = 8;
+    } else {
+      return 0;
+    }
+    break;
+  default:
+    break;
+  }
+  /* LOCK only on the read-modify-write forms that allow it (not the shifts). */
+  if (lock && (d->op != STEP_OP_RMW || d->alu == STEP_ALU_SHL || d->alu == STEP_ALU_SHR
+               || d->alu == STEP_ALU_SAR))
+    return 0;
+  d->lock = lock;
 
   d->index = STEP_REG_NONE;
   d->scale = 1;
@@ -233,6 +359,8 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
     if (!next_signed(&c, imm_size, &imm))
       return 0;
     d->imm = (uint64_t)imm;
+    if (group == 2)
+      d->imm &= 0xFF; /* a shift count is unsigned */
   }
   d->len = c.pos;
 
@@ -241,12 +369,18 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
     d->high8 = 1; /* AH, CH, DH, BH */
     d->rt = reg - 4;
   }
+  if (d->src == 0)
+    d->src = d->rt; /* the reg operand is the source */
   d->size = d->elem;
-  d->access = (d->op == STEP_OP_LOAD || d->op == STEP_OP_LOAD_V) ? MPSPROT_ACCESS_READ
-                                                                   : MPSPROT_ACCESS_WRITE;
+  d->access = (d->op == STEP_OP_LOAD || d->op == STEP_OP_LOAD_V || d->op == STEP_OP_ALU_LOAD
+               || d->op == STEP_OP_PUSH)
+                  ? MPSPROT_ACCESS_READ
+                  : MPSPROT_ACCESS_WRITE;
   uint64_t ea = (uint64_t)d->disp;
   if (d->base == STEP_REG_RIP)
     ea += ctx->pc + (uint64_t)d->len;
+  else if (d->base == 4 && d->op == STEP_OP_POP)
+    ea += ctx->regs[4] + 8; /* POP computes its address after incrementing rsp */
   else if (d->base != STEP_REG_NONE)
     ea += ctx->regs[d->base];
   if (d->index != STEP_REG_NONE)
@@ -314,4 +448,202 @@ void step_x86_64_load(struct mpsprot_context *ctx, const struct step_insn *d,
 
 void step_x86_64_finish(struct mpsprot_context *ctx, const struct step_insn *d) {
   ctx->pc += (uint64_t)d->len;
+}
+
+/* ---- ALU semantics (STEP_OP_ALU_LOAD, STEP_OP_RMW) -------------------------------
+ * Flags as the Intel SDM defines them: CF, PF, AF, ZF, SF, OF from the result for ADD,
+ * ADC, SUB, SBB, CMP, NEG, XADD, CMPXCHG; INC and DEC keep CF; AND, OR, XOR, TEST clear
+ * CF and OF; NOT, XCHG change none.  Where the SDM leaves a flag undefined we choose:
+ * AF = 0 after AND/OR/XOR/TEST and after a shift by a non-zero count, OF by the count-1
+ * formula for every count (SHL: MSB(result) ^ CF; SHR: MSB(operand); SAR: 0), CF = 0
+ * (SHL, SHR) or the sign (SAR) for counts above the width of an 8- or 16-bit operand.
+ * A shift by 0 (after masking the count to 5 bits, 6 with REX.W) changes no flags. */
+#define F_CF 0x001u
+#define F_PF 0x004u
+#define F_AF 0x010u
+#define F_ZF 0x040u
+#define F_SF 0x080u
+#define F_OF 0x800u
+#define F_STATUS (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+#define RFLAGS 16
+
+static uint64_t width_mask(int bits) { return bits >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << bits) - 1; }
+
+static uint64_t flags_szp(uint64_t r, int bits) {
+  uint64_t f = 0;
+  if ((r & width_mask(bits)) == 0)
+    f |= F_ZF;
+  if ((r >> (bits - 1)) & 1)
+    f |= F_SF;
+  unsigned p = (unsigned)(r & 0xFF);
+  p ^= p >> 4;
+  p ^= p >> 2;
+  p ^= p >> 1;
+  if ((p & 1) == 0)
+    f |= F_PF;
+  return f;
+}
+
+/* a + b + c (add) or a - b - c (!add), masked to bits; the status flags in *f. */
+static uint64_t arith(int add, int bits, uint64_t a, uint64_t b, uint64_t c, uint64_t *f) {
+  uint64_t m = width_mask(bits), r;
+  uint64_t cf, of;
+  a &= m;
+  b &= m;
+  if (add) {
+    r = (a + b + c) & m;
+    cf = (((a & b) | ((a | b) & ~r)) >> (bits - 1)) & 1;
+    of = (((a ^ r) & (b ^ r)) >> (bits - 1)) & 1;
+  } else {
+    r = (a - b - c) & m;
+    cf = (((~a & b) | ((~a | b) & r)) >> (bits - 1)) & 1;
+    of = (((a ^ b) & (a ^ r)) >> (bits - 1)) & 1;
+  }
+  *f = flags_szp(r, bits) | (cf ? F_CF : 0) | (of ? F_OF : 0) | ((((a ^ b ^ r) >> 4) & 1) ? F_AF : 0);
+  return r;
+}
+
+static uint64_t reg_value(const struct mpsprot_context *ctx, int r, int width, int high8) {
+  if (high8)
+    return (ctx->regs[r] >> 8) & 0xFF;
+  return ctx->regs[r] & width_mask(8 * width);
+}
+
+/* The register's whole value after writing v with write_gpr's semantics. */
+static uint64_t reg_merge(uint64_t old, int width, int high8, uint64_t v) {
+  switch (width) {
+  case 1:
+    return high8 ? (old & ~(uint64_t)0xFF00) | ((v & 0xFF) << 8) : (old & ~(uint64_t)0xFF) | (v & 0xFF);
+  case 2:
+    return (old & ~(uint64_t)0xFFFF) | (v & 0xFFFF);
+  case 4:
+    return v & 0xFFFFFFFFu;
+  default:
+    return v;
+  }
+}
+
+static void out_reg(struct step_rmw *out, int r, uint64_t v) {
+  out->out_reg[out->nout] = r;
+  out->out_val[out->nout++] = v;
+}
+
+void step_x86_64_rmw(const struct mpsprot_context *ctx, const struct step_insn *d,
+                     const uint64_t old[2], struct step_rmw *out) {
+  int n = d->elem, bits = 8 * n;
+  uint64_t m = width_mask(bits), mem = old[0] & m, fl = ctx->regs[RFLAGS];
+  uint64_t cf = fl & F_CF, f = 0, r = 0;
+  int set_flags = 1, keep_cf = 0;
+  uint64_t src;
+  if (d->src == STEP_REG_NONE)
+    src = d->imm & m;
+  else if (d->alu == STEP_ALU_SHL || d->alu == STEP_ALU_SHR || d->alu == STEP_ALU_SAR)
+    src = ctx->regs[1] & 0xFF; /* CL */
+  else
+    src = reg_value(ctx, d->src, n, d->high8);
+  out->nout = 0;
+  out->write = 0;
+  out->mem_new[1] = 0;
+  uint64_t a = mem, b = src;
+  if (d->op == STEP_OP_ALU_LOAD && d->reg_dest) {
+    a = reg_value(ctx, d->rt, n, d->high8);
+    b = mem;
+  }
+  switch (d->alu) {
+  case STEP_ALU_ADD:
+  case STEP_ALU_ADC:
+    r = arith(1, bits, a, b, d->alu == STEP_ALU_ADC ? cf : 0, &f);
+    break;
+  case STEP_ALU_SUB:
+  case STEP_ALU_SBB:
+  case STEP_ALU_CMP:
+    r = arith(0, bits, a, b, d->alu == STEP_ALU_SBB ? cf : 0, &f);
+    break;
+  case STEP_ALU_AND:
+  case STEP_ALU_TEST:
+    r = a & b;
+    f = flags_szp(r, bits);
+    break;
+  case STEP_ALU_OR:
+    r = a | b;
+    f = flags_szp(r, bits);
+    break;
+  case STEP_ALU_XOR:
+    r = a ^ b;
+    f = flags_szp(r, bits);
+    break;
+  case STEP_ALU_INC:
+  case STEP_ALU_DEC:
+    r = arith(d->alu == STEP_ALU_INC, bits, a, 1, 0, &f);
+    keep_cf = 1;
+    break;
+  case STEP_ALU_NOT:
+    r = ~a & m;
+    set_flags = 0;
+    break;
+  case STEP_ALU_NEG:
+    r = arith(0, bits, 0, a, 0, &f);
+    break;
+  case STEP_ALU_SHL:
+  case STEP_ALU_SHR:
+  case STEP_ALU_SAR: {
+    unsigned count = (unsigned)(b & (bits == 64 ? 63 : 31));
+    if (count == 0) {
+      r = a;
+      set_flags = 0;
+      break;
+    }
+    uint64_t sa = step_sext(a, bits), c, msb;
+    if (d->alu == STEP_ALU_SHL) {
+      r = count >= (unsigned)bits ? 0 : (a << count) & m;
+      c = count > (unsigned)bits ? 0 : (a >> (bits - count)) & 1;
+      msb = (r >> (bits - 1)) & 1;
+      f = flags_szp(r, bits) | (c ? F_CF : 0) | ((msb ^ c) ? F_OF : 0);
+    } else if (d->alu == STEP_ALU_SHR) {
+      r = count >= (unsigned)bits ? 0 : a >> count;
+      c = count > (unsigned)bits ? 0 : (a >> (count - 1)) & 1;
+      f = flags_szp(r, bits) | (c ? F_CF : 0) | (((a >> (bits - 1)) & 1) ? F_OF : 0);
+    } else {
+      unsigned k = count >= (unsigned)bits ? (unsigned)bits - 1 : count;
+      r = (uint64_t)((int64_t)sa >> k) & m;
+      c = count > (unsigned)bits ? (a >> (bits - 1)) & 1 : (uint64_t)((int64_t)sa >> (count - 1)) & 1;
+      f = flags_szp(r, bits) | (c ? F_CF : 0);
+    }
+    break;
+  }
+  case STEP_ALU_XCHG:
+    r = src;
+    set_flags = 0;
+    out_reg(out, d->rt, reg_merge(ctx->regs[d->rt], n, d->high8, mem));
+    break;
+  case STEP_ALU_XADD:
+    r = arith(1, bits, mem, src, 0, &f);
+    out_reg(out, d->rt, reg_merge(ctx->regs[d->rt], n, d->high8, mem));
+    break;
+  case STEP_ALU_CMPXCHG: {
+    uint64_t acc = ctx->regs[0] & m;
+    arith(0, bits, acc, mem, 0, &f);
+    if (acc == mem) {
+      r = src;
+    } else {
+      r = mem;
+      out_reg(out, 0, reg_merge(ctx->regs[0], n, 0, mem)); /* the accumulator <- memory */
+    }
+    break;
+  }
+  default:
+    set_flags = 0;
+    break;
+  }
+  if (d->op == STEP_OP_RMW) {
+    out->write = !(d->alu == STEP_ALU_CMPXCHG && r == mem && (ctx->regs[0] & m) != mem);
+    out->mem_new[0] = r & m;
+  } else if (d->reg_dest && d->alu != STEP_ALU_CMP && d->alu != STEP_ALU_TEST) {
+    out_reg(out, d->rt, reg_merge(ctx->regs[d->rt], n, d->high8, r));
+  }
+  if (set_flags) {
+    if (keep_cf)
+      f = (f & ~(uint64_t)F_CF) | cf;
+    out_reg(out, RFLAGS, (fl & ~(uint64_t)F_STATUS) | f);
+  }
 }

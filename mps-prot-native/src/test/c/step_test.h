@@ -408,9 +408,16 @@ static void fuzz_one(int arch, struct mpsprot_context *ctx) {
   uint64_t b = (uint64_t)(uintptr_t)region_base;
   if (d1.ea < b + 64 || d1.ea > b + region_size - 64 - STEP_MAX_SIZE)
     return; /* the window checked below stays in the region (and this cannot wrap) */
+  if (d1.op == STEP_OP_PUSH || d1.op == STEP_OP_POP)
+    return; /* their stack word is at a random rsp: not stepped here */
   ctx->address = d1.ea;
   ctx->slot = region_slot;
   ctx->access = MPSPROT_ACCESS_ALL;
+  if (d1.lock && (d1.ea % (uint64_t)d1.size) != 0) {
+    if (step_can(ctx) != 0)
+      CHECK(0, "fuzz: an unaligned atomic access accepted");
+    return;
+  }
   if (step_can(ctx) != 1) {
     CHECK(0, "fuzz: decoded with ea in the region but step_can refuses");
     return;

@@ -71,10 +71,36 @@ static void hex_disp(char *out, size_t n, int64_t disp, int is_unsigned) {
     snprintf(out, n, "0x%" PRIx64, (uint64_t)disp);
 }
 
+static void x86_mem(const struct mpsprot_context *ctx, const struct step_insn *dp, char *out,
+                    size_t n, const char *mn, const char *reg);
+
 static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
   struct step_insn d;
   if (!step_x86_64_decode(ctx, &d)) {
     snprintf(out, n, "REFUSE");
+    return;
+  }
+  static const char *const alu_mn[] = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp",
+                                       "test", "inc", "dec", "not", "neg", "shl", "shr", "sar",
+                                       "xchg", "xadd", "cmpxchg"};
+  if (d.op == STEP_OP_ALU_LOAD || d.op == STEP_OP_RMW || d.op == STEP_OP_PUSH
+      || d.op == STEP_OP_POP) {
+    char mnb[24], reg[40];
+    const char *m0 = d.op == STEP_OP_PUSH ? "push" : d.op == STEP_OP_POP ? "pop" : alu_mn[d.alu];
+    snprintf(mnb, sizeof mnb, "%s%s", d.lock && d.alu != STEP_ALU_XCHG ? "lock." : "", m0);
+    uint64_t m = d.elem == 8 ? ~0ull : (1ull << (8 * d.elem)) - 1;
+    if (d.op == STEP_OP_PUSH || d.op == STEP_OP_POP || d.alu == STEP_ALU_INC
+        || d.alu == STEP_ALU_DEC || d.alu == STEP_ALU_NOT || d.alu == STEP_ALU_NEG)
+      snprintf(reg, sizeof reg, "none");
+    else if (d.opcode == 0xD0 || d.opcode == 0xD1)
+      snprintf(reg, sizeof reg, "1");
+    else if (d.opcode == 0xD2 || d.opcode == 0xD3)
+      snprintf(reg, sizeof reg, "cl");
+    else if (d.src == STEP_REG_NONE)
+      snprintf(reg, sizeof reg, "0x%" PRIx64, d.imm & m);
+    else
+      snprintf(reg, sizeof reg, "%s", x86_reg(d.rt, d.elem, d.high8));
+    x86_mem(ctx, &d, out, n, mnb, reg);
     return;
   }
   const char *mn = "?";
@@ -112,6 +138,12 @@ static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
     snprintf(reg, sizeof reg, "xmm%d", d.rt);
     break;
   }
+  x86_mem(ctx, &d, out, n, mn, reg);
+}
+
+static void x86_mem(const struct mpsprot_context *ctx, const struct step_insn *dp, char *out,
+                    size_t n, const char *mn, const char *reg) {
+  struct step_insn d = *dp;
   int absolute = d.base == STEP_REG_NONE && d.index == STEP_REG_NONE;
   char disp[40];
   hex_disp(disp, sizeof disp, d.disp, d.base == STEP_REG_RIP || absolute);
@@ -124,6 +156,8 @@ static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
   uint64_t want = (uint64_t)d.disp;
   if (d.base == STEP_REG_RIP)
     want += ctx->pc + (uint64_t)d.len;
+  else if (d.base == 4 && d.op == STEP_OP_POP)
+    want += synthetic(4) + 8;
   else if (d.base != STEP_REG_NONE)
     want += synthetic(d.base);
   if (d.index != STEP_REG_NONE)

@@ -47,8 +47,9 @@ function hexval(s,   i, c, v) {
   return v
 }
 function strip0(s) { s = tolower(s); sub(/^0x/, "", s); sub(/^0+/, "", s); return s == "" ? "0" : s }
-function ours(m) { return m == "mov" || m == "movzx" || m == "movsx" || m == "movsxd" || m == "movd" || m == "movq" }
-function expect(t, nbytes,   c, comment, mn, ops, rest, n, P, i, mem, other, kind, size, m, inner, T, k, base, idx, scale, disp, ea, term, star) {
+function ours(m) { return m == "mov" || m == "movzx" || m == "movsx" || m == "movsxd" || m == "movd" || m == "movq" || alu(m) }
+function alu(m) { return m ~ /^(add|or|adc|sbb|and|sub|xor|cmp|test|inc|dec|neg|not|shl|shr|sar|xchg|xadd|cmpxchg|push|pop)$/ }
+function expect(t, nbytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, other, kind, size, m, inner, T, k, base, idx, scale, disp, ea, term, star) {
   comment = ""
   c = index(t, "#"); if (c) { comment = substr(t, c + 1); t = substr(t, 1, c - 1) }
   sub(/[ ]+$/, "", t); sub(/^[ ]+/, "", t)
@@ -59,18 +60,30 @@ function expect(t, nbytes,   c, comment, mn, ops, rest, n, P, i, mem, other, kin
     if (ours(substr(rest, 1, RLENGTH))) return "SKIP" # a redundant prefix objdump names
     return "REFUSE"
   }
+  locked = 0
+  if (mn == "lock") {
+    if (!match(ops, /^[^ ]+/)) return "REFUSE"
+    mn = substr(ops, 1, RLENGTH); ops = substr(ops, RLENGTH + 1); sub(/^[ ]+/, "", ops)
+    locked = 1
+    if (!alu(mn) || mn ~ /^(cmp|test|push|pop|shl|shr|sar)$/) return "REFUSE"
+  }
   if (!ours(mn)) return "REFUSE"
   if (index(ops, "PTR") == 0) return "REFUSE"
   if (ops ~ /(fs|gs|es|cs|ss):/) return "REFUSE"
   n = split(ops, P, ",")
-  if (n != 2) return "REFUSE"
+  if (n != 2 && !(n == 1 && mn ~ /^(inc|dec|neg|not|push|pop)$/)) return "REFUSE"
+  if (n == 1 && mn !~ /^(inc|dec|neg|not|push|pop)$/) return "REFUSE"
+  if (mn ~ /^(push|pop)$/ && P[1] !~ /^QWORD PTR/) return "REFUSE"
   mem = 0
-  for (i = 1; i <= 2; i++) {
+  for (i = 1; i <= n; i++) {
     if (P[i] ~ /^(es|cs|ss|ds|fs|gs)$/ || P[i] ~ /^mm[0-7]$/) return "REFUSE"
     if (index(P[i], "PTR")) mem = i
   }
-  other = P[3 - mem]
+  other = n == 1 ? "none" : P[3 - mem]
   kind = mem == 1 ? "W" : "R"
+  if (mn ~ /^(cmp|test|push)$/) kind = "R"
+  if (mn ~ /^(pop|xchg|xadd|cmpxchg)$/) kind = "W"
+  if (alu(mn) && locked && mn != "xchg") mn = "lock." mn
   m = P[mem]
   if (m ~ /^BYTE PTR /) size = 1
   else if (m ~ /^WORD PTR /) size = 2
