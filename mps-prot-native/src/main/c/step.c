@@ -65,6 +65,8 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
   /* An atomic access must be one aligned single-copy-atomic access. */
   if (d->lock && !atomic_ok(ea, d->size))
     return -1;
+  if (d->align && (ea & (uint64_t)(d->size - 1)) != 0)
+    return -1;
   if (ctx->slot < 0)
     return -1;
   int slot = region_pin((uintptr_t)ctx->address);

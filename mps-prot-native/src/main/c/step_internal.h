@@ -108,9 +108,9 @@ struct step_insn {
   int lock;     /* the access must be atomic (LOCK, XCHG, aarch64 atomics): refused if
                  * unaligned */
   int order;    /* aarch64: STEP_ORD_* */
-  int vlen;     /* x86-64 vector forms: 16 or 32 (VEX.256) bytes of register written;
-                 * 0 = legacy SSE (the bits above 128 are kept) */
-  int vex;      /* x86-64: VEX-encoded (a load zeroes the register above its data) */
+  int align;    /* the access must be aligned to its size (x86-64 MOVAPS, MOVAPD,
+                 * MOVDQA: the CPU raises #GP otherwise): refused if not */
+  int vex;      /* x86-64: VEX-encoded */
   /* Computed from the context's registers. */
   uint64_t ea;       /* effective address of the first byte accessed */
   uint64_t wb_value; /* the base register's value after writeback */

@@ -63,6 +63,125 @@ static int next_signed(struct cursor *c, int n, int64_t *out) {
   return 1;
 }
 
+static int modrm_tail(const struct mpsprot_context *ctx, struct step_insn *d, struct cursor *cp,
+                      int rex, int lock, int imm_size, int byte_reg, int need_reg0, int group,
+                      int opsize16, int b);
+
+/* The SSE moves between an XMM register and memory (0F 10/11/28/29/6F/7F), by their
+ * mandatory prefix (pp: 0 none, 1 66, 2 F3, 3 F2): elem bytes, load or store, and
+ * whether the memory must be 16-byte aligned (MOVAPS/MOVAPD/MOVDQA: the CPU raises #GP
+ * otherwise, which never reaches us as a page fault: d->align).
+ * Legacy SSE loads zero bits elem..127 (MOVSS/MOVSD from memory) and keep bits 128 and
+ * up of the YMM register: LOAD_V writes exactly the 16 bytes of the context's XMM. */
+static int sse_pp(int opsize16, int rep) {
+  if (rep && opsize16)
+    return -1;
+  return rep == 0xF3 ? 2 : rep == 0xF2 ? 3 : opsize16 ? 1 : 0;
+}
+
+static int sse_kind(int op, int pp, struct step_insn *d) {
+  switch (op) {
+  case 0x10:
+  case 0x11:
+    d->elem = pp == 2 ? 4 : pp == 3 ? 8 : 16;
+    break;
+  case 0x28:
+  case 0x29:
+    if (pp > 1)
+      return 0;
+    d->elem = 16;
+    d->align = 1;
+    break;
+  case 0x6F:
+  case 0x7F:
+    if (pp != 1 && pp != 2)
+      return 0; /* no prefix: MMX MOVQ */
+    d->elem = 16;
+    if (pp == 1)
+      d->align = 1; /* MOVDQA */
+    break;
+  default:
+    return 0;
+  }
+  d->op = (op == 0x11 || op == 0x29 || op == 0x7F) ? STEP_OP_STORE_V : STEP_OP_LOAD_V;
+  return 1;
+}
+
+static int sse_move(int op, int opsize16, int rep, struct step_insn *d) {
+  int pp = sse_pp(opsize16, rep);
+  return pp >= 0 && sse_kind(op, pp, d);
+}
+
+/* VEX (C5 xx / C4 xx xx): only the 128-bit stores of an XMM register to memory, which
+ * read the low 128 bits (in the context) and change no register: VMOVSS, VMOVSD,
+ * VMOVUPS/UPD, VMOVAPS/APD, VMOVDQU/DQA (11, 29, 7F), VMOVD/VMOVQ (66 0F 7E, 66 0F D6).
+ * VEX loads zero the register above 128 bits (up to 512 with AVX-512) and VEX.256
+ * moves need bits 128..255: both live in the XSAVE area of the signal frame, which the
+ * context does not hold, so they are refused.  vvvv must be 1111 (no second source);
+ * VEX.L must be 0 (vmovss/vmovsd ignore it); only map 0F. */
+static int vex_decode(const struct mpsprot_context *ctx, struct step_insn *d, struct cursor *c) {
+  int v0 = next_byte(c), v1 = next_byte(c), v2 = 0;
+  if (v0 < 0 || v1 < 0)
+    return 0;
+  int r = 0, x = 0, bb = 0, w = 0, vvvv, l, pp;
+  if (v0 == 0xC5) {
+    r = !((v1 >> 7) & 1);
+    vvvv = (v1 >> 3) & 0xF;
+    l = (v1 >> 2) & 1;
+    pp = v1 & 3;
+  } else {
+    v2 = next_byte(c);
+    if (v2 < 0)
+      return 0;
+    r = !((v1 >> 7) & 1);
+    x = !((v1 >> 6) & 1);
+    bb = !((v1 >> 5) & 1);
+    if ((v1 & 0x1F) != 1)
+      return 0; /* map 0F only */
+    w = (v2 >> 7) & 1;
+    vvvv = (v2 >> 3) & 0xF;
+    l = (v2 >> 2) & 1;
+    pp = v2 & 3;
+  }
+  if (vvvv != 0xF)
+    return 0;
+  int op = next_byte(c);
+  if (op < 0)
+    return 0;
+  d->nregs = 1;
+  d->opcode = 0xC500u | (uint32_t)op;
+  d->src = STEP_REG_NONE;
+  d->vex = 1;
+  switch (op) {
+  case 0x11:
+  case 0x29:
+  case 0x7F:
+    if (!sse_kind(op, pp, d))
+      return 0;
+    if (l && (op != 0x11 || pp < 2))
+      return 0; /* VEX.256: refused */
+    break;
+  case 0x7E: /* VMOVD/VMOVQ m, xmm (66, W selects) */
+    if (pp != 1 || l)
+      return 0;
+    d->op = STEP_OP_STORE_V;
+    d->elem = w ? 8 : 4;
+    break;
+  case 0xD6: /* VMOVQ m64, xmm */
+    if (pp != 1 || l)
+      return 0;
+    d->op = STEP_OP_STORE_V;
+    d->elem = 8;
+    break;
+  default:
+    return 0;
+  }
+  if (d->op != STEP_OP_STORE_V)
+    return 0; /* loads: refused (see above) */
+  int rex = 0x40 | (w << 3) | (r << 2) | (x << 1) | bb;
+  return modrm_tail(ctx, d, c, rex, 0, 0, 0, 0, 0, 0, op);
+}
+
 int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   memset(d, 0, sizeof *d);
   struct cursor c = {ctx->insn, ctx->insn_len, 0};
@@ -72,6 +191,8 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
     c.avail = X86_MAX_LEN;
 
   int opsize16 = 0, rep = 0, rex = 0, lock = 0, b;
+  if (c.avail >= 1 && (c.p[0] == 0xC5 || c.p[0] == 0xC4))
+    return vex_decode(ctx, d, &c);
   for (;;) {
     b = next_byte(&c);
     if (b < 0)
@@ -97,7 +218,7 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
     }
     break; /* every other prefix (67, segments, VEX, EVEX) falls through to refusal */
   }
-  int rex_w = (rex >> 3) & 1, rex_r = (rex >> 2) & 1, rex_x = (rex >> 1) & 1, rex_b = rex & 1;
+  int rex_w = (rex >> 3) & 1;
   int osz = rex_w ? 8 : opsize16 ? 2 : 4;
   int imm_size = 0; /* bytes of immediate after the memory operand */
   int byte_reg = 0; /* the reg field names a byte register */
@@ -247,6 +368,16 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
         return 0;
       }
       break;
+    case 0x10: /* MOVUPS/MOVUPD/MOVSS/MOVSD xmm, m */
+    case 0x11: /* ... m, xmm */
+    case 0x28: /* MOVAPS/MOVAPD xmm, m (aligned) */
+    case 0x29: /* ... m, xmm */
+    case 0x6F: /* 66: MOVDQA, F3: MOVDQU xmm, m */
+    case 0x7F: /* ... m, xmm */
+      if (!sse_move(b2, opsize16, rep, d))
+        return 0;
+      rep = 0; /* the mandatory prefix is consumed */
+      break;
     case 0xD6: /* 66 0F D6: MOVQ xmm/m64, xmm */
       if (!opsize16 || rep)
         return 0;
@@ -275,6 +406,16 @@ modrm:;
   /* F2/F3 before a non-SSE opcode is REP or XACQUIRE/XRELEASE: refused. */
   if (rep && d->op != STEP_OP_LOAD_V)
     return 0;
+  return modrm_tail(ctx, d, &c, rex, lock, imm_size, byte_reg, need_reg0, group, opsize16, b);
+}
+
+/* The ModRM/SIB/displacement/immediate of the instruction and the effective address. */
+static int modrm_tail(const struct mpsprot_context *ctx, struct step_insn *d, struct cursor *cp,
+                      int rex, int lock, int imm_size, int byte_reg, int need_reg0, int group,
+                      int opsize16, int b) {
+  struct cursor c = *cp;
+  int rex_w = (rex >> 3) & 1, rex_r = (rex >> 2) & 1, rex_x = (rex >> 1) & 1, rex_b = rex & 1;
+  (void)rex_w;
 
   int modrm = next_byte(&c);
   if (modrm < 0)

@@ -1,7 +1,7 @@
-/* test_step_alu_x86_64.c -- the x86-64 ALU, compare/test, exchange, LOCK and PUSH/POP
- * forms stepped by step_do, checked against the CPU itself: each instruction runs
+/* test_step_alu_x86_64.c -- the x86-64 ALU, compare/test, exchange, LOCK, PUSH/POP and
+ * SSE/VEX move forms stepped by step_do, checked against the CPU itself: each instruction runs
  * natively on a scratch buffer from a generated stub (every general register and rflags
- * loaded from a state record, saved back after the instruction), and the same
+ * and xmm0..15 loaded from a state record, saved back after the instruction), and the same
  * instruction is stepped on a region with the same registers, flags and memory; every
  * register, the status flags (less those the SDM leaves undefined for that instruction
  * and operand) and the memory must agree.  Many random operand values per form
@@ -113,6 +113,31 @@ static const struct {
     {"lock not BYTE PTR [rbx+0x10]", "f0 f6 53 10"},
     {"lock adc QWORD PTR [rbx+0x10],rax", "f0 48 11 43 10"},
     {"add QWORD PTR [rbx+0x13],rax", "48 01 43 13"},
+    {"movss xmm1,DWORD PTR [rbx+0x10]", "f3 0f 10 4b 10"},
+    {"movss DWORD PTR [rbx+0x10],xmm2", "f3 0f 11 53 10"},
+    {"movsd xmm9,QWORD PTR [rbx+0x10]", "f2 44 0f 10 4b 10"},
+    {"movsd QWORD PTR [rbx+rsi*8+0x10],xmm15", "f2 44 0f 11 7c f3 10"},
+    {"movups xmm3,XMMWORD PTR [rbx+0x11]", "0f 10 5b 11"},
+    {"movups XMMWORD PTR [rbx+0x13],xmm4", "0f 11 63 13"},
+    {"movupd xmm5,XMMWORD PTR [rbx+0x10]", "66 0f 10 6b 10"},
+    {"movupd XMMWORD PTR [rbx+0x10],xmm12", "66 44 0f 11 63 10"},
+    {"movaps xmm6,XMMWORD PTR [rbx+0x10]", "0f 28 73 10"},
+    {"movaps XMMWORD PTR [rbx+0x10],xmm7", "0f 29 7b 10"},
+    {"movapd xmm8,XMMWORD PTR [rbx+0x20]", "66 44 0f 28 43 20"},
+    {"movapd XMMWORD PTR [rbx+0x20],xmm10", "66 44 0f 29 53 20"},
+    {"movdqu xmm11,XMMWORD PTR [rbx+0x17]", "f3 44 0f 6f 5b 17"},
+    {"movdqu XMMWORD PTR [rbx+0x10],xmm13", "f3 44 0f 7f 6b 10"},
+    {"movdqa xmm14,XMMWORD PTR [rbx+0x10]", "66 44 0f 6f 73 10"},
+    {"movdqa XMMWORD PTR [rbx+0x10],xmm0", "66 0f 7f 43 10"},
+    {"vmovss DWORD PTR [rbx+0x10],xmm2", "c5 fa 11 53 10"},
+    {"vmovsd QWORD PTR [rbx+0x10],xmm9", "c5 7b 11 4b 10"},
+    {"vmovsd QWORD PTR [rbx+rsi*8+0x10],xmm15", "c5 7b 11 7c f3 10"},
+    {"vmovups XMMWORD PTR [rbx+0x13],xmm4", "c5 f8 11 63 13"},
+    {"vmovapd XMMWORD PTR [rbx+0x20],xmm10", "c5 79 29 53 20"},
+    {"vmovdqu XMMWORD PTR [rbx+0x10],xmm13", "c5 7a 7f 6b 10"},
+    {"vmovdqa XMMWORD PTR [rbx+0x10],xmm0", "c5 f9 7f 43 10"},
+    {"vmovq QWORD PTR [rbx+0x10],xmm3", "c5 f9 d6 5b 10"},
+    {"vmovd DWORD PTR [rbx+0x10],xmm11", "c5 79 7e 5b 10"},
 };
 
 /* State record of the stub: regs[16], rflags, the word at [rsp] after the instruction,
@@ -123,7 +148,9 @@ struct state {
   uint64_t top_after;
   uint64_t prepush;
   uint64_t rsp_before;
+  uint8_t x[16][16]; /* xmm0..15 */
 };
+#define ST_XMM 160
 #define ST_FLAGS 128
 #define ST_TOP 136
 #define ST_PREPUSH 144
@@ -156,6 +183,16 @@ static void st(int r, int disp) {
   b4((uint32_t)disp);
 }
 
+static void xmm_move(int op, int x) {
+  b1(0xF3);
+  if (x >= 8)
+    b1(0x44);
+  b1(0x0F);
+  b1(op);
+  b1(0x80 | ((x & 7) << 3) | 7);
+  b4((uint32_t)(ST_XMM + 16 * x));
+}
+
 /* Emits: save callee-saved, state pointer and rsp; push prepush; record rsp; popfq the
  * flags; load every register (rdi last); the instruction; save rdi and flags; store
  * every register, rsp, [rsp]; restore rsp and the callee-saved; ret. */
@@ -169,6 +206,8 @@ static void gen_stub(const uint8_t *insn, int n) {
   b1(0x48); b1(0x89); b1(0xA7); b4(ST_RSPB);       /* mov [rdi+RSPB], rsp */
   b1(0xFF); b1(0xB7); b4(ST_FLAGS);                /* push [rdi+FLAGS] */
   b1(0x9D);                                        /* popfq */
+  for (int x = 0; x < 16; x++)                     /* movdqu xmmN, [rdi+XMM+16N] */
+    xmm_move(0x6F, x);
   for (int r = 0; r < 16; r++)
     if (r != RSP && r != RDI)
       ld(r, 8 * r);
@@ -182,6 +221,8 @@ static void gen_stub(const uint8_t *insn, int n) {
   for (int r = 0; r < 16; r++)
     if (r != RSP && r != RDI)
       st(r, 8 * r);
+  for (int x = 0; x < 16; x++)                     /* movdqu [rdi+XMM+16N], xmmN */
+    xmm_move(0x7F, x);
   b1(0x48); b1(0x89); b1(0xA7); b4(8 * RSP);       /* mov [rdi+32], rsp */
   b1(0x48); b1(0x8B); b1(0x04); b1(0x24);          /* mov rax, [rsp] */
   st(RAX, ST_TOP);
@@ -265,6 +306,9 @@ static void run_form(int f, long iters) {
       in.r[RAX] = 0;
     in.flags = 0x202 | (rng() & STATUS);
     in.prepush = rng();
+    for (int x = 0; x < 16; x++)
+      for (int k = 0; k < 16; k++)
+        in.x[x][k] = (uint8_t)rng();
     uint8_t m0[64];
     for (int k = 0; k < 64; k++)
       m0[k] = (uint8_t)rand_value();
@@ -283,6 +327,7 @@ static void run_form(int f, long iters) {
       ctx.regs[r] = in.r[r];
     ctx.regs[RBX] = ebase;
     ctx.regs[16] = in.flags;
+    memcpy(ctx.vregs, in.x, sizeof ctx.vregs);
     uint64_t fake_stack[4] = {0, 0, in.prepush, 0};
     ctx.regs[RSP] = (uint64_t)(uintptr_t)&fake_stack[2];
     ctx.sp = ctx.regs[RSP];
@@ -334,6 +379,15 @@ static void run_form(int f, long iters) {
             (unsigned long long)step_le_get(m0 + 0x10, 8));
       bad = 1;
     }
+    for (int x = 0; x < 16 && !bad; x++)
+      if (memcmp(ctx.vregs[x], nat.x[x], 16) != 0) {
+        CHECK(0, "%s: xmm%d stepped %#llx:%#llx native %#llx:%#llx", forms[f].name, x,
+              (unsigned long long)step_le_get(ctx.vregs[x] + 8, 8),
+              (unsigned long long)step_le_get(ctx.vregs[x], 8),
+              (unsigned long long)step_le_get(nat.x[x] + 8, 8),
+              (unsigned long long)step_le_get(nat.x[x], 8));
+        bad = 1;
+      }
     if (!bad && memcmp(emem, scratch, 64) != 0) {
       CHECK(0, "%s: memory stepped %#llx native %#llx", forms[f].name,
             (unsigned long long)step_le_get(emem + 0x10, 8),
@@ -370,6 +424,12 @@ static void test_refusals(void) {
       "64 48 01 03", /* fs: */
       "48 0f c7 0b", /* cmpxchg8b/16b */
       "0f ab 03",    /* bts */
+      "c5 fa 10 03", /* vmovss xmm0, [rbx]: a VEX load (zeroes the upper YMM/ZMM) */
+      "c5 fc 11 03", /* vmovups [rbx], ymm0: VEX.256 */
+      "c5 fe 7f 03", /* vmovdqu [rbx], ymm0 */
+      "62 f1 7c 48 11 03", /* EVEX vmovups [rbx], zmm0 */
+      "0f 6f 03",    /* MMX movq */
+      "0f 12 03",    /* movlps */
   };
   for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
     struct mpsprot_context ctx;
@@ -395,7 +455,16 @@ static void test_refusals(void) {
   CHECK(step_can(&ctx) == 1, "unaligned add steps");
   ctx.access = MPSPROT_ACCESS_READ;
   CHECK(step_can(&ctx) == 1, "a read-modify-write faulting on its read steps");
+  /* movaps with an address not 16-byte aligned raises #GP, never a page fault: refused */
+  ctx.access = MPSPROT_ACCESS_READ;
+  ctx.insn_len = parse_hex("0f 28 03", MPSPROT_ARCH_X86_64, ctx.insn);
+  ctx.regs[RBX] = (uint64_t)(uintptr_t)region_base + 0x1008;
+  ctx.address = ctx.regs[RBX];
+  CHECK(step_can(&ctx) == 0, "unaligned movaps refused");
+  ctx.insn_len = parse_hex("0f 10 03", MPSPROT_ARCH_X86_64, ctx.insn);
+  CHECK(step_can(&ctx) == 1, "unaligned movups steps");
   /* push [rbx] whose stack word would be in a region is refused */
+  ctx.access = MPSPROT_ACCESS_WRITE;
   ctx.insn_len = parse_hex("ff 33", MPSPROT_ARCH_X86_64, ctx.insn);
   ctx.regs[RBX] = (uint64_t)(uintptr_t)region_base + 0x1000;
   ctx.address = ctx.regs[RBX];

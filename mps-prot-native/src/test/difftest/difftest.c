@@ -117,9 +117,40 @@ static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
   case 0x0FBE: case 0x0FBF:
     mn = "movsx";
     break;
-  default:
-    mn = d.elem == 4 ? "movd" : "movq";
+  default: {
+    /* the SSE/VEX moves: the name from the opcode and the mandatory prefix */
+    static char vname[16];
+    int pp = 0, i = 0;
+    if (d.vex) {
+      pp = ctx->insn[0] == 0xC5 ? ctx->insn[1] & 3 : ctx->insn[2] & 3;
+    } else {
+      for (; i < ctx->insn_len && (ctx->insn[i] == 0x66 || ctx->insn[i] == 0xF2 || ctx->insn[i] == 0xF3 || (ctx->insn[i] & 0xF0) == 0x40); i++)
+        if (ctx->insn[i] == 0x66 && pp == 0)
+          pp = 1;
+        else if (ctx->insn[i] == 0xF3)
+          pp = 2;
+        else if (ctx->insn[i] == 0xF2)
+          pp = 3;
+    }
+    const char *base = d.elem == 4 ? "movd" : "movq";
+    switch (d.opcode & 0xFF) {
+    case 0x10: case 0x11:
+      base = pp == 0 ? "movups" : pp == 1 ? "movupd" : pp == 2 ? "movss" : "movsd";
+      break;
+    case 0x28: case 0x29:
+      base = pp == 0 ? "movaps" : "movapd";
+      break;
+    case 0x6F:
+    case 0x7F:
+      base = pp == 1 ? "movdqa" : "movdqu";
+      break;
+    default:
+      break;
+    }
+    snprintf(vname, sizeof vname, "%s%s", d.vex ? "v" : "", base);
+    mn = vname;
     break;
+  }
   }
   char reg[40];
   switch (d.op) {

@@ -47,7 +47,9 @@ function hexval(s,   i, c, v) {
   return v
 }
 function strip0(s) { s = tolower(s); sub(/^0x/, "", s); sub(/^0+/, "", s); return s == "" ? "0" : s }
-function ours(m) { return m == "mov" || m == "movzx" || m == "movsx" || m == "movsxd" || m == "movd" || m == "movq" || alu(m) }
+function ours(m) { return m == "mov" || m == "movzx" || m == "movsx" || m == "movsxd" || m == "movd" || m == "movq" || alu(m) || sse(m) || vex(m) }
+function sse(m) { return m ~ /^mov(ss|sd|ups|upd|aps|apd|dqu|dqa)$/ }
+function vex(m) { return m ~ /^vmov(ss|sd|ups|upd|aps|apd|dqu|dqa|d|q)$/ }
 function alu(m) { return m ~ /^(add|or|adc|sbb|and|sub|xor|cmp|test|inc|dec|neg|not|shl|shr|sar|xchg|xadd|cmpxchg|push|pop)$/ }
 function expect(t, nbytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, other, kind, size, m, inner, T, k, base, idx, scale, disp, ea, term, star) {
   comment = ""
@@ -80,6 +82,9 @@ function expect(t, nbytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, ot
     if (index(P[i], "PTR")) mem = i
   }
   other = n == 1 ? "none" : P[3 - mem]
+  if (vex(mn) && (mem != 1 || other !~ /^xmm[0-9]+$/)) return "REFUSE" # VEX: 128-bit stores only
+  if ((sse(mn) || vex(mn)) && other !~ /^xmm[0-9]+$/) return "REFUSE"
+  if (vex(mn) && n != 2) return "REFUSE"
   kind = mem == 1 ? "W" : "R"
   if (mn ~ /^(cmp|test|push)$/) kind = "R"
   if (mn ~ /^(pop|xchg|xadd|cmpxchg)$/) kind = "W"
@@ -89,6 +94,7 @@ function expect(t, nbytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, ot
   else if (m ~ /^WORD PTR /) size = 2
   else if (m ~ /^DWORD PTR /) size = 4
   else if (m ~ /^QWORD PTR /) size = 8
+  else if (m ~ /^XMMWORD PTR /) size = 16
   else return "REFUSE"
   sub(/^[A-Z]+ PTR /, "", m)
   base = "none"; idx = "none"; scale = 1; disp = ""
