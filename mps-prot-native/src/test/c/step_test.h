@@ -413,9 +413,9 @@ static void fuzz_one(int arch, struct mpsprot_context *ctx) {
   ctx->address = d1.ea;
   ctx->slot = region_slot;
   ctx->access = MPSPROT_ACCESS_ALL;
-  if (d1.lock && (d1.ea % (uint64_t)d1.size) != 0) {
+  if ((d1.lock || d1.align) && (d1.ea % (uint64_t)d1.size) != 0) {
     if (step_can(ctx) != 0)
-      CHECK(0, "fuzz: an unaligned atomic access accepted");
+      CHECK(0, "fuzz: an unaligned atomic or aligned-only access accepted");
     return;
   }
   if (step_can(ctx) != 1) {
