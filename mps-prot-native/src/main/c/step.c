@@ -27,9 +27,12 @@
 #include "step_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "step assumes little-endian");
+_Static_assert(sizeof(struct mpsprot_context) == 840, "mpsprot.h's layout (ContextImpl.SIZE)");
+_Static_assert(offsetof(struct mpsprot_context, vext) == 584, "mpsprot.h's layout");
 
 static int decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   switch (ctx->arch) {
@@ -66,6 +69,9 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
   if (d->lock && !atomic_ok(ea, d->size))
     return -1;
   if (d->align && (ea & (uint64_t)(d->size - 1)) != 0)
+    return -1;
+  /* The upper vector state is in the context only where the frame carried it. */
+  if (d->upper && !(ctx->flags & MPSPROT_CTX_VEXT))
     return -1;
   if (ctx->slot < 0)
     return -1;

@@ -111,6 +111,9 @@ struct step_insn {
   int align;    /* the access must be aligned to its size (x86-64 MOVAPS, MOVAPD,
                  * MOVDQA: the CPU raises #GP otherwise): refused if not */
   int vex;      /* x86-64: VEX-encoded */
+  int upper;    /* reads or writes ctx->vext (x86-64: every VEX load, which zeroes the
+                 * register above what it loads, and the 256-bit stores; aarch64: v16..v31):
+                 * refused unless ctx->flags has MPSPROT_CTX_VEXT */
   /* Computed from the context's registers. */
   uint64_t ea;       /* effective address of the first byte accessed */
   uint64_t wb_value; /* the base register's value after writeback */
@@ -144,6 +147,15 @@ void step_aarch64_rmw(const struct mpsprot_context *ctx, const struct step_insn 
 /* Applies writeback (aarch64) and advances ctx->pc past the instruction. */
 void step_x86_64_finish(struct mpsprot_context *ctx, const struct step_insn *d);
 void step_aarch64_finish(struct mpsprot_context *ctx, const struct step_insn *d);
+
+/* The 16 bytes of vector register n of the context: x86-64 xmm n (n < 16) and bits
+ * 128..255 of ymm n-16 (16 <= n < 32); aarch64 v n. */
+static inline uint8_t *step_vreg(struct mpsprot_context *ctx, int n) {
+  return n < 16 ? ctx->vregs[n] : ctx->vext[n - 16];
+}
+static inline const uint8_t *step_vreg_c(const struct mpsprot_context *ctx, int n) {
+  return n < 16 ? ctx->vregs[n] : ctx->vext[n - 16];
+}
 
 /* Little-endian helpers: registers are numbers, memory and vregs are bytes. */
 static inline uint64_t step_le_get(const uint8_t *p, int n) {

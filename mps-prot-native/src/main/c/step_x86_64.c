@@ -9,6 +9,8 @@
  *     sign-extended; without REX.W a 32-bit move; with 66 and no REX.W refused)
  *   66 0F 6E MOVD xmm,m32 (REX.W: MOVQ xmm,m64)     66 0F 7E MOVD m32,xmm (REX.W: m64)
  *   F3 0F 7E MOVQ xmm,m64                           66 0F D6 MOVQ m64,xmm
+ *   the ALU, compare, exchange and LOCK forms (step_x86_64_rmw below), PUSH/POP m64,
+ *   the SSE moves (0F 10/11/28/29/6F/7F, sse_kind) and their VEX forms (vex_decode)
  * with the prefixes 66 (operand size; mandatory prefix of the SSE forms), F3 (only as the
  * mandatory prefix of F3 0F 7E) and REX (W/R/X/B; it must be the last prefix), and every
  * ModRM/SIB memory form: mod 00/01/10, SIB with and without index (index 100 is "none"
@@ -17,9 +19,10 @@
  *
  * What is refused: register-direct ModRM (mod 11: no memory access), segment overrides
  * (26 2E 36 3E 64 65: the effective address would not be a linear address), 67 (32-bit
- * addressing), F0 LOCK, F2/F3 on anything but F3 0F 7E (REP, XACQUIRE/XRELEASE), a legacy
+ * addressing), F0 LOCK on anything but the read-modify-write forms, F2/F3 on anything but
+ * the SSE forms (REP, XACQUIRE/XRELEASE), a legacy
  * prefix or a second REX after REX (the hardware ignores such a REX; we do not guess),
- * VEX/EVEX/XOP, MMX forms (no MMX registers in the context), every other opcode, and any
+ * VEX outside vex_decode's moves, EVEX, XOP, MMX forms (no MMX registers in the context), every other opcode, and any
  * encoding longer than 15 bytes or than ctx->insn_len.
  *
  * Semantics: a 32-bit destination is zero-extended to 64 bits, 8- and 16-bit destinations
@@ -112,13 +115,18 @@ static int sse_move(int op, int opsize16, int rep, struct step_insn *d) {
   return pp >= 0 && sse_kind(op, pp, d);
 }
 
-/* VEX (C5 xx / C4 xx xx): only the 128-bit stores of an XMM register to memory, which
- * read the low 128 bits (in the context) and change no register: VMOVSS, VMOVSD,
- * VMOVUPS/UPD, VMOVAPS/APD, VMOVDQU/DQA (11, 29, 7F), VMOVD/VMOVQ (66 0F 7E, 66 0F D6).
- * VEX loads zero the register above 128 bits (up to 512 with AVX-512) and VEX.256
- * moves need bits 128..255: both live in the XSAVE area of the signal frame, which the
- * context does not hold, so they are refused.  vvvv must be 1111 (no second source);
- * VEX.L must be 0 (vmovss/vmovsd ignore it); only map 0F. */
+/* VEX (C5 xx / C4 xx xx), map 0F, vvvv 1111 (no second source), the moves between an
+ * XMM/YMM register and memory:
+ *   10/11 VMOVSS, VMOVSD (F3/F2; VEX.L ignored), VMOVUPS, VMOVUPD (none/66)
+ *   28/29 VMOVAPS, VMOVAPD (aligned to their size)   6F/7F VMOVDQA (66, aligned), VMOVDQU (F3)
+ *   66 6E VMOVD/VMOVQ xmm, m32/m64 (W)   F3 7E VMOVQ xmm, m64   66 7E VMOVD/VMOVQ m, xmm (W)
+ *   66 D6 VMOVQ m64, xmm  (these four VEX.L 0 only: L 1 is #UD)
+ * VEX.L 1 makes the packed forms 32 bytes (a YMM register).  A VEX load writes the whole
+ * register: the bytes it loads, zeroes up to bit 255 (in the context: vregs and vext), and
+ * the handler zeroes bits 256..511 of the ZMM register on an AVX-512 machine
+ * (prmc_x86_64.c); a 256-bit store reads vext.  Both need the XSAVE state that only the
+ * Linux signal frame carries: d->upper (step.c refuses them without MPSPROT_CTX_VEXT).
+ * 128-bit stores read only the XMM register. */
 static int vex_decode(const struct mpsprot_context *ctx, struct step_insn *d, struct cursor *c) {
   int v0 = next_byte(c), v1 = next_byte(c), v2 = 0;
   if (v0 < 0 || v1 < 0)
@@ -153,19 +161,35 @@ static int vex_decode(const struct mpsprot_context *ctx, struct step_insn *d, st
   d->src = STEP_REG_NONE;
   d->vex = 1;
   switch (op) {
+  case 0x10:
   case 0x11:
+  case 0x28:
   case 0x29:
+  case 0x6F:
   case 0x7F:
     if (!sse_kind(op, pp, d))
       return 0;
-    if (l && (op != 0x11 || pp < 2))
-      return 0; /* VEX.256: refused */
+    if (l && d->elem == 16)
+      d->elem = 32; /* VEX.256 (VMOVSS/VMOVSD ignore L) */
     break;
-  case 0x7E: /* VMOVD/VMOVQ m, xmm (66, W selects) */
+  case 0x6E: /* VMOVD/VMOVQ xmm, m (66, W selects) */
     if (pp != 1 || l)
       return 0;
-    d->op = STEP_OP_STORE_V;
+    d->op = STEP_OP_LOAD_V;
     d->elem = w ? 8 : 4;
+    break;
+  case 0x7E:
+    if (l)
+      return 0;
+    if (pp == 1) { /* VMOVD/VMOVQ m, xmm */
+      d->op = STEP_OP_STORE_V;
+      d->elem = w ? 8 : 4;
+    } else if (pp == 2) { /* VMOVQ xmm, m64 */
+      d->op = STEP_OP_LOAD_V;
+      d->elem = 8;
+    } else {
+      return 0;
+    }
     break;
   case 0xD6: /* VMOVQ m64, xmm */
     if (pp != 1 || l)
@@ -176,8 +200,7 @@ static int vex_decode(const struct mpsprot_context *ctx, struct step_insn *d, st
   default:
     return 0;
   }
-  if (d->op != STEP_OP_STORE_V)
-    return 0; /* loads: refused (see above) */
+  d->upper = d->op == STEP_OP_LOAD_V || d->elem == 32;
   int rex = 0x40 | (w << 3) | (r << 2) | (x << 1) | bb;
   return modrm_tail(ctx, d, c, rex, 0, 0, 0, 0, 0, 0, op);
 }
@@ -543,8 +566,10 @@ void step_x86_64_store_data(const struct mpsprot_context *ctx, const struct step
   case STEP_OP_STORE_IMM:
     step_le_put(data, d->elem, d->imm);
     break;
-  case STEP_OP_STORE_V:
-    memcpy(data, ctx->vregs[d->rt], (size_t)d->elem);
+  case STEP_OP_STORE_V: /* a 32-byte store: the YMM register's upper half from vext */
+    memcpy(data, ctx->vregs[d->rt], (size_t)(d->elem < 16 ? d->elem : 16));
+    if (d->elem > 16)
+      memcpy(data + 16, ctx->vext[d->rt], (size_t)(d->elem - 16));
     break;
   default:
     break;
@@ -577,8 +602,15 @@ static void write_gpr(struct mpsprot_context *ctx, int r, int width, int high8, 
 void step_x86_64_load(struct mpsprot_context *ctx, const struct step_insn *d,
                       const uint8_t *data) {
   if (d->op == STEP_OP_LOAD_V) {
+    /* Legacy SSE: the XMM register (MOVSS/MOVSD/MOVD/MOVQ zero the rest of it), bits 128
+     * and up kept.  VEX: the whole YMM register (bits 256 and up: prmc_x86_64.c). */
     memset(ctx->vregs[d->rt], 0, sizeof ctx->vregs[d->rt]);
-    memcpy(ctx->vregs[d->rt], data, (size_t)d->elem);
+    memcpy(ctx->vregs[d->rt], data, (size_t)(d->elem < 16 ? d->elem : 16));
+    if (d->vex) {
+      memset(ctx->vext[d->rt], 0, sizeof ctx->vext[d->rt]);
+      if (d->elem > 16)
+        memcpy(ctx->vext[d->rt], data + 16, (size_t)(d->elem - 16));
+    }
     return;
   }
   uint64_t v = step_le_get(data, d->elem);

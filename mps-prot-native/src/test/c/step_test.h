@@ -365,8 +365,11 @@ static void random_regs(struct mpsprot_context *ctx) {
     }
   }
   for (int n = 0; n < 16; n++)
-    for (int k = 0; k < 16; k++)
+    for (int k = 0; k < 16; k++) {
       ctx->vregs[n][k] = (uint8_t)rng();
+      ctx->vext[n][k] = (uint8_t)rng();
+    }
+  ctx->flags |= MPSPROT_CTX_VEXT; /* the upper vector state is there */
   ctx->pc = b + region_size / 2 + (rng() % 64);
 }
 

@@ -138,6 +138,30 @@ static const struct {
     {"vmovdqa XMMWORD PTR [rbx+0x10],xmm0", "c5 f9 7f 43 10"},
     {"vmovq QWORD PTR [rbx+0x10],xmm3", "c5 f9 d6 5b 10"},
     {"vmovd DWORD PTR [rbx+0x10],xmm11", "c5 79 7e 5b 10"},
+    /* VEX loads (they zero the register above what they load) and 256-bit moves: these
+     * need the AVX state of the context (vext); run where the CPU has AVX. */
+    {"vmovss xmm1,DWORD PTR [rbx+0x10]", "c5 fa 10 4b 10"},
+    {"vmovss xmm2,DWORD PTR [rbx+0x10] (VEX.L 1)", "c5 fe 10 53 10"},
+    {"vmovsd xmm9,QWORD PTR [rbx+0x10]", "c5 7b 10 4b 10"},
+    {"vmovsd xmm15,QWORD PTR [rbx+rsi*8+0x10] (3-byte VEX)", "c4 61 7b 10 7c f3 10"},
+    {"vmovups xmm3,XMMWORD PTR [rbx+0x11]", "c5 f8 10 5b 11"},
+    {"vmovupd xmm12,XMMWORD PTR [rbx+0x10]", "c5 79 10 63 10"},
+    {"vmovaps xmm6,XMMWORD PTR [rbx+0x10]", "c5 f8 28 73 10"},
+    {"vmovdqu xmm11,XMMWORD PTR [rbx+0x17]", "c5 7a 6f 5b 17"},
+    {"vmovdqa xmm14,XMMWORD PTR [rbx+0x10]", "c5 79 6f 73 10"},
+    {"vmovd xmm4,DWORD PTR [rbx+0x10]", "c5 f9 6e 63 10"},
+    {"vmovq xmm5,QWORD PTR [rbx+0x10] (66 W1 6E)", "c4 e1 f9 6e 6b 10"},
+    {"vmovq xmm13,QWORD PTR [rbx+0x10]", "c5 7a 7e 6b 10"},
+    {"vmovups ymm3,YMMWORD PTR [rbx+0x11]", "c5 fc 10 5b 11"},
+    {"vmovdqu ymm10,YMMWORD PTR [rbx+0x10]", "c5 7e 6f 53 10"},
+    {"vmovdqa ymm1,YMMWORD PTR [rbx+0x20]", "c5 fd 6f 4b 20"},
+    {"vmovapd ymm7,YMMWORD PTR [rbx+0x20]", "c5 fd 28 7b 20"},
+    {"vmovups YMMWORD PTR [rbx+0x13],ymm4", "c5 fc 11 63 13"},
+    {"vmovdqu YMMWORD PTR [rbx+0x10],ymm13", "c5 7e 7f 6b 10"},
+    {"vmovdqu YMMWORD PTR [rbx+rsi*8+0x8],ymm8 (3-byte VEX)", "c4 61 7e 7f 44 f3 08"},
+    {"vmovdqa YMMWORD PTR [rbx+0x20],ymm0", "c5 fd 7f 43 20"},
+    {"vmovaps YMMWORD PTR [rbx+0x20],ymm15", "c5 7c 29 7b 20"},
+    {"vmovss DWORD PTR [rbx+0x10],xmm2 (VEX.L 1)", "c5 fe 11 53 10"},
 };
 
 /* State record of the stub: regs[16], rflags, the word at [rsp] after the instruction,
@@ -148,7 +172,7 @@ struct state {
   uint64_t top_after;
   uint64_t prepush;
   uint64_t rsp_before;
-  uint8_t x[16][16]; /* xmm0..15 */
+  uint8_t x[16][32]; /* ymm0..15 (without AVX: xmm0..15 and 16 unused bytes each) */
 };
 #define ST_XMM 160
 #define ST_FLAGS 128
@@ -183,14 +207,23 @@ static void st(int r, int disp) {
   b4((uint32_t)disp);
 }
 
+static int have_avx;
+static int skipped_forms;
+
+/* movdqu xmmN, [rdi+XMM+32N] (op 6F) or the store (7F); with AVX vmovdqu of the ymm. */
 static void xmm_move(int op, int x) {
-  b1(0xF3);
-  if (x >= 8)
-    b1(0x44);
-  b1(0x0F);
+  if (have_avx) {
+    b1(0xC5);
+    b1((x < 8 ? 0x80 : 0) | 0x78 | 0x04 | 0x02); /* R, vvvv 1111, L 1, pp F3 */
+  } else {
+    b1(0xF3);
+    if (x >= 8)
+      b1(0x44);
+    b1(0x0F);
+  }
   b1(op);
   b1(0x80 | ((x & 7) << 3) | 7);
-  b4((uint32_t)(ST_XMM + 16 * x));
+  b4((uint32_t)(ST_XMM + 32 * x));
 }
 
 /* Emits: save callee-saved, state pointer and rsp; push prepush; record rsp; popfq the
@@ -206,7 +239,7 @@ static void gen_stub(const uint8_t *insn, int n) {
   b1(0x48); b1(0x89); b1(0xA7); b4(ST_RSPB);       /* mov [rdi+RSPB], rsp */
   b1(0xFF); b1(0xB7); b4(ST_FLAGS);                /* push [rdi+FLAGS] */
   b1(0x9D);                                        /* popfq */
-  for (int x = 0; x < 16; x++)                     /* movdqu xmmN, [rdi+XMM+16N] */
+  for (int x = 0; x < 16; x++)                     /* (v)movdqu x/ymmN, [rdi+XMM+32N] */
     xmm_move(0x6F, x);
   for (int r = 0; r < 16; r++)
     if (r != RSP && r != RDI)
@@ -221,7 +254,7 @@ static void gen_stub(const uint8_t *insn, int n) {
   for (int r = 0; r < 16; r++)
     if (r != RSP && r != RDI)
       st(r, 8 * r);
-  for (int x = 0; x < 16; x++)                     /* movdqu [rdi+XMM+16N], xmmN */
+  for (int x = 0; x < 16; x++)                     /* (v)movdqu [rdi+XMM+32N], x/ymmN */
     xmm_move(0x7F, x);
   b1(0x48); b1(0x89); b1(0xA7); b4(8 * RSP);       /* mov [rdi+32], rsp */
   b1(0x48); b1(0x8B); b1(0x04); b1(0x24);          /* mov rax, [rsp] */
@@ -291,6 +324,10 @@ static long compared;
 static void run_form(int f, long iters) {
   uint8_t insn[16];
   int n = parse_hex(forms[f].hex, MPSPROT_ARCH_X86_64, insn);
+  if (!have_avx && (insn[0] == 0xC4 || insn[0] == 0xC5)) {
+    skipped_forms++;
+    return;
+  }
   gen_stub(insn, n);
   void (*stub)(struct state *) = (void (*)(struct state *))(uintptr_t)code;
   uint8_t *emem = region_alias + 0x1000;
@@ -307,17 +344,17 @@ static void run_form(int f, long iters) {
     in.flags = 0x202 | (rng() & STATUS);
     in.prepush = rng();
     for (int x = 0; x < 16; x++)
-      for (int k = 0; k < 16; k++)
-        in.x[x][k] = (uint8_t)rng();
-    uint8_t m0[64];
-    for (int k = 0; k < 64; k++)
+      for (int k = 0; k < 32; k++)
+        in.x[x][k] = have_avx || k < 16 ? (uint8_t)rng() : 0;
+    uint8_t m0[96];
+    for (int k = 0; k < 96; k++)
       m0[k] = (uint8_t)rand_value();
     if (rng() % 3 == 0)
       memcpy(m0 + 0x10, &in.r[RAX], 8);
     /* native */
     nat = in;
     nat.r[RBX] = (uint64_t)(uintptr_t)scratch;
-    memcpy(scratch, m0, 64);
+    memcpy(scratch, m0, 96);
     stub(&nat);
     /* stepped */
     struct mpsprot_context ctx;
@@ -327,7 +364,11 @@ static void run_form(int f, long iters) {
       ctx.regs[r] = in.r[r];
     ctx.regs[RBX] = ebase;
     ctx.regs[16] = in.flags;
-    memcpy(ctx.vregs, in.x, sizeof ctx.vregs);
+    for (int x = 0; x < 16; x++) {
+      memcpy(ctx.vregs[x], in.x[x], 16);
+      memcpy(ctx.vext[x], in.x[x] + 16, 16);
+    }
+    ctx.flags = MPSPROT_CTX_VEXT;
     uint64_t fake_stack[4] = {0, 0, in.prepush, 0};
     ctx.regs[RSP] = (uint64_t)(uintptr_t)&fake_stack[2];
     ctx.sp = ctx.regs[RSP];
@@ -335,7 +376,7 @@ static void run_form(int f, long iters) {
     ctx.insn_len = 16;
     ctx.pc = 0x401000;
     ctx.slot = region_slot;
-    memcpy(emem, m0, 64);
+    memcpy(emem, m0, 96);
     struct step_insn d;
     if (!step_x86_64_decode(&ctx, &d)) {
       CHECK(0, "%s: refused", forms[f].name);
@@ -380,15 +421,20 @@ static void run_form(int f, long iters) {
       bad = 1;
     }
     for (int x = 0; x < 16 && !bad; x++)
-      if (memcmp(ctx.vregs[x], nat.x[x], 16) != 0) {
-        CHECK(0, "%s: xmm%d stepped %#llx:%#llx native %#llx:%#llx", forms[f].name, x,
+      if (memcmp(ctx.vregs[x], nat.x[x], 16) != 0
+          || (have_avx && memcmp(ctx.vext[x], nat.x[x] + 16, 16) != 0)) {
+        CHECK(0, "%s: ymm%d stepped %#llx:%#llx:%#llx:%#llx native %#llx:%#llx:%#llx:%#llx",
+              forms[f].name, x, (unsigned long long)step_le_get(ctx.vext[x] + 8, 8),
+              (unsigned long long)step_le_get(ctx.vext[x], 8),
               (unsigned long long)step_le_get(ctx.vregs[x] + 8, 8),
               (unsigned long long)step_le_get(ctx.vregs[x], 8),
+              (unsigned long long)step_le_get(nat.x[x] + 24, 8),
+              (unsigned long long)step_le_get(nat.x[x] + 16, 8),
               (unsigned long long)step_le_get(nat.x[x] + 8, 8),
               (unsigned long long)step_le_get(nat.x[x], 8));
         bad = 1;
       }
-    if (!bad && memcmp(emem, scratch, 64) != 0) {
+    if (!bad && memcmp(emem, scratch, 96) != 0) {
       CHECK(0, "%s: memory stepped %#llx native %#llx", forms[f].name,
             (unsigned long long)step_le_get(emem + 0x10, 8),
             (unsigned long long)step_le_get(scratch + 0x10, 8));
@@ -424,9 +470,11 @@ static void test_refusals(void) {
       "64 48 01 03", /* fs: */
       "48 0f c7 0b", /* cmpxchg8b/16b */
       "0f ab 03",    /* bts */
-      "c5 fa 10 03", /* vmovss xmm0, [rbx]: a VEX load (zeroes the upper YMM/ZMM) */
-      "c5 fc 11 03", /* vmovups [rbx], ymm0: VEX.256 */
-      "c5 fe 7f 03", /* vmovdqu [rbx], ymm0 */
+      "c5 f9 6e c0", /* vmovd xmm0, eax: register direct */
+      "c5 fd 6e 03", /* vmovd with VEX.L 1: #UD */
+      "c5 f2 10 03", /* vmovss xmm0, xmm1, [rbx]: vvvv not 1111 (#UD for the load) */
+      "c4 e2 7d 18 03", /* vbroadcastss ymm0, [rbx]: map 0F38 */
+      "c5 f8 12 03", /* vmovlps: a merge with vvvv */
       "62 f1 7c 48 11 03", /* EVEX vmovups [rbx], zmm0 */
       "0f 6f 03",    /* MMX movq */
       "0f 12 03",    /* movlps */
@@ -480,11 +528,14 @@ int main(int argc, char **argv) {
     printf("test_step_alu_x86_64: SKIPPED: no writable executable page (mmap)\n");
     return 0;
   }
+  __builtin_cpu_init();
+  have_avx = __builtin_cpu_supports("avx");
   size_t nforms = sizeof forms / sizeof forms[0];
   for (size_t f = 0; f < nforms; f++)
     run_form((int)f, iters);
   test_refusals();
-  printf("x86-64 ALU forms: %zu, %ld native/stepped comparisons\n", nforms, compared);
+  printf("x86-64 ALU forms: %zu (%d VEX forms skipped: no AVX), %ld native/stepped comparisons\n",
+         nforms, skipped_forms, compared);
   mpsprot_region_destroy(region_slot);
   return check_report("test_step_alu_x86_64");
 }

@@ -269,7 +269,6 @@ static const struct step_case cases[] = {
     REFUSE("F3 0F D6 (movq2dq)", "f3 0f d6 03"),
     REFUSE("F3 0F 6E", "f3 0f 6e 03"),
     REFUSE("movq mm0 (MMX)", "0f 6f 03"),
-    REFUSE("vmovups ymm load", "c5 fc 10 03"),
     REFUSE("movsb", "a4"),
     REFUSE("movsd (string)", "a5"),
     REFUSE("movsq", "48 a5"),
@@ -287,9 +286,6 @@ static const struct step_case cases[] = {
     REFUSE("movabs [moffs],eax", "a3 00 10 00 00 00 00 00 00"),
     REFUSE("mov [rbx],es", "8c 03"),
     REFUSE("mov es,[rbx]", "8e 03"),
-    REFUSE("vmovd", "c5 f9 6e 03"),
-    REFUSE("vmovq", "c5 fa 7e 03"),
-    REFUSE("vmovq (3-byte VEX)", "c4 e1 f9 6e 03"),
     REFUSE("EVEX vmovd", "62 f1 7d 08 6e 03"),
     REFUSE("XOP", "8f e9 78 e1 03"),
     REFUSE("ud2", "0f 0b"),
@@ -387,11 +383,51 @@ static void fuzz(long n) {
   CHECK(fuzz_stepped > 1000, "the fuzz steps instructions");
 }
 
+/* VEX loads and 256-bit moves decode, and step only where the context carries the upper
+ * vector state (MPSPROT_CTX_VEXT); their semantics are checked against the CPU in
+ * test_step_alu_x86_64 and through a real signal frame in test_step_vex_x86_64. */
+static void test_vex_needs_upper_state(void) {
+  static const char *const needs[] = {
+      "c5 fc 10 03",    /* vmovups ymm0, [rbx] */
+      "c5 f9 6e 03",    /* vmovd xmm0, [rbx] */
+      "c5 fa 7e 03",    /* vmovq xmm0, [rbx] */
+      "c4 e1 f9 6e 03", /* vmovq xmm0, [rbx] (66 W1 6E) */
+      "c5 fa 10 03",    /* vmovss xmm0, [rbx] */
+      "c5 fe 7f 03",    /* vmovdqu [rbx], ymm0 */
+  };
+  for (size_t i = 0; i < sizeof needs / sizeof needs[0]; i++) {
+    struct mpsprot_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.arch = MPSPROT_ARCH_X86_64;
+    ctx.insn_len = parse_hex(needs[i], MPSPROT_ARCH_X86_64, ctx.insn);
+    ctx.regs[3] = (uint64_t)(uintptr_t)region_base + 0x1000;
+    ctx.address = ctx.regs[3];
+    ctx.slot = region_slot;
+    ctx.access = MPSPROT_ACCESS_ALL;
+    struct step_insn d;
+    CHECK(step_x86_64_decode(&ctx, &d) == 1 && d.upper, "%s decodes, needing vext", needs[i]);
+    CHECK(step_can(&ctx) == 0, "%s refused without MPSPROT_CTX_VEXT", needs[i]);
+    ctx.flags = MPSPROT_CTX_VEXT;
+    CHECK(step_can(&ctx) == 1, "%s steps with MPSPROT_CTX_VEXT", needs[i]);
+  }
+  /* a 128-bit VEX store needs only the XMM register */
+  struct mpsprot_context ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.arch = MPSPROT_ARCH_X86_64;
+  ctx.insn_len = parse_hex("c5 f8 11 03", MPSPROT_ARCH_X86_64, ctx.insn);
+  ctx.regs[3] = (uint64_t)(uintptr_t)region_base + 0x1000;
+  ctx.address = ctx.regs[3];
+  ctx.slot = region_slot;
+  ctx.access = MPSPROT_ACCESS_WRITE;
+  CHECK(step_can(&ctx) == 1, "vmovups [rbx], xmm0 steps without vext");
+}
+
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 2000000;
   region_setup();
   run_table(MPSPROT_ARCH_X86_64, cases, sizeof cases / sizeof cases[0]);
   test_edges();
+  test_vex_needs_upper_state();
   fuzz(n);
   mpsprot_region_destroy(region_slot);
   return check_report("test_step_x86_64");

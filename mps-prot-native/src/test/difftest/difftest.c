@@ -166,7 +166,7 @@ static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
     break;
   }
   default:
-    snprintf(reg, sizeof reg, "xmm%d", d.rt);
+    snprintf(reg, sizeof reg, "%cmm%d", d.elem == 32 ? 'y' : 'x', d.rt);
     break;
   }
   x86_mem(ctx, &d, out, n, mn, reg);

@@ -51,7 +51,7 @@ function ours(m) { return m == "mov" || m == "movzx" || m == "movsx" || m == "mo
 function sse(m) { return m ~ /^mov(ss|sd|ups|upd|aps|apd|dqu|dqa)$/ }
 function vex(m) { return m ~ /^vmov(ss|sd|ups|upd|aps|apd|dqu|dqa|d|q)$/ }
 function alu(m) { return m ~ /^(add|or|adc|sbb|and|sub|xor|cmp|test|inc|dec|neg|not|shl|shr|sar|xchg|xadd|cmpxchg|push|pop)$/ }
-function expect(t, nbytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, other, kind, size, m, inner, T, k, base, idx, scale, disp, ea, term, star) {
+function expect(t, nbytes, bytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, other, kind, size, m, inner, T, k, base, idx, scale, disp, ea, term, star) {
   comment = ""
   c = index(t, "#"); if (c) { comment = substr(t, c + 1); t = substr(t, 1, c - 1) }
   sub(/[ ]+$/, "", t); sub(/^[ ]+/, "", t)
@@ -82,9 +82,10 @@ function expect(t, nbytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, ot
     if (index(P[i], "PTR")) mem = i
   }
   other = n == 1 ? "none" : P[3 - mem]
-  if (vex(mn) && (mem != 1 || other !~ /^xmm[0-9]+$/)) return "REFUSE" # VEX: 128-bit stores only
-  if ((sse(mn) || vex(mn)) && other !~ /^xmm[0-9]+$/) return "REFUSE"
+  if (sse(mn) && other !~ /^xmm[0-9]+$/) return "REFUSE"
+  if (vex(mn) && other !~ /^[xy]mm([0-9]|1[0-5])$/) return "REFUSE" # xmm16.. only with EVEX
   if (vex(mn) && n != 2) return "REFUSE"
+  if (vex(mn) && bytes ~ /^62/) return "REFUSE" # EVEX: not stepped
   kind = mem == 1 ? "W" : "R"
   if (mn ~ /^(cmp|test|push)$/) kind = "R"
   if (mn ~ /^(pop|xchg|xadd|cmpxchg)$/) kind = "W"
@@ -95,6 +96,7 @@ function expect(t, nbytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, ot
   else if (m ~ /^DWORD PTR /) size = 4
   else if (m ~ /^QWORD PTR /) size = 8
   else if (m ~ /^XMMWORD PTR /) size = 16
+  else if (m ~ /^YMMWORD PTR /) size = 32
   else return "REFUSE"
   sub(/^[A-Z]+ PTR /, "", m)
   base = "none"; idx = "none"; scale = 1; disp = ""
@@ -127,7 +129,7 @@ function flush(   i, j, s) {
     s = B[i]; j = i + 1
     while (length(s) < 32 && j < n && !G[j] && hexval(A[j]) == hexval(A[j - 1]) + length(B[j - 1]) / 2) { s = s B[j]; j++ }
     s = substr(s, 1, 32)
-    print "x86_64 " A[i] " " s "\t" expect(T[i], length(B[i]) / 2) "\t-\t" T[i]
+    print "x86_64 " A[i] " " s "\t" expect(T[i], length(B[i]) / 2, B[i]) "\t-\t" T[i]
   }
   n = 0; split("", G)
 }
