@@ -45,9 +45,10 @@ static int decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   }
 }
 
-/* 1 if n bytes at address a can be accessed as one atomic access of the alias. */
+/* 1 if n bytes at address a can be accessed as one atomic access of the alias (16 bytes:
+ * aarch64 CASP of X pairs, atomic_cas16). */
 static int atomic_ok(uint64_t a, int n) {
-  return (n == 1 || n == 2 || n == 4 || n == 8) && (a & (uint64_t)(n - 1)) == 0;
+  return (n == 1 || n == 2 || n == 4 || n == 8 || n == 16) && (a & (uint64_t)(n - 1)) == 0;
 }
 
 /* Decodes and checks; on success returns the pinned slot and the alias address of ea
@@ -220,6 +221,46 @@ static int atomic_cas(uint8_t *p, int n, uint64_t *old, uint64_t desired) {
   }
 }
 
+/* 16-byte compare-and-swap of an aligned pair of words (aarch64 CASP of X pairs): 1 and
+ * desired stored if p holds old, else 0 and old replaced by what p holds.  aarch64: a
+ * load/store-exclusive pair loop (the failing case stores back what it read, so that the
+ * 16-byte read is single-copy atomic); an x86-64 host (the aarch64 decoder's tests):
+ * LOCK CMPXCHG16B.  Inline instructions only: async-signal-safe. */
+static int atomic_cas16(uint8_t *p, uint64_t old[2], const uint64_t desired[2]) {
+#if defined(__aarch64__)
+  for (;;) {
+    uint64_t lo, hi;
+    uint32_t fail;
+    __asm__ volatile("ldaxp %0, %1, [%2]" : "=&r"(lo), "=&r"(hi) : "r"(p) : "memory");
+    int match = lo == old[0] && hi == old[1];
+    uint64_t wlo = match ? desired[0] : lo, whi = match ? desired[1] : hi;
+    __asm__ volatile("stlxp %w0, %1, %2, [%3]"
+                     : "=&r"(fail)
+                     : "r"(wlo), "r"(whi), "r"(p)
+                     : "memory");
+    if (fail)
+      continue;
+    if (!match) {
+      old[0] = lo;
+      old[1] = hi;
+    }
+    return match;
+  }
+#elif defined(__x86_64__)
+  uint64_t lo = old[0], hi = old[1];
+  unsigned char ok;
+  __asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
+                   : "=q"(ok), "+m"(*(volatile uint64_t(*)[2])p), "+a"(lo), "+d"(hi)
+                   : "b"(desired[0]), "c"(desired[1])
+                   : "memory", "cc");
+  old[0] = lo;
+  old[1] = hi;
+  return ok;
+#else
+#error "atomic_cas16: no 16-byte compare-and-swap for this CPU"
+#endif
+}
+
 static void arch_rmw(const struct mpsprot_context *ctx, const struct step_insn *d,
                      const uint64_t old[2], struct step_rmw *out) {
   if (ctx->arch == MPSPROT_ARCH_X86_64)
@@ -239,7 +280,15 @@ static void do_alu(struct mpsprot_context *ctx, const struct step_insn *d, uint8
   uint64_t old[2] = {0, 0};
   struct step_rmw res;
   int n = d->elem;
-  if (d->op == STEP_OP_RMW && atomic_ok((uint64_t)(uintptr_t)mem, n)) {
+  if (d->op == STEP_OP_RMW && n == 16) { /* CASP of X pairs (aligned: prepare) */
+    const uint64_t zero[2] = {0, 0};
+    atomic_cas16(mem, old, zero); /* an atomic read (stores 0 only over 0) */
+    for (;;) {
+      arch_rmw(ctx, d, old, &res);
+      if (!res.write || atomic_cas16(mem, old, res.mem_new))
+        break;
+    }
+  } else if (d->op == STEP_OP_RMW && atomic_ok((uint64_t)(uintptr_t)mem, n)) {
     old[0] = atomic_get(mem, n);
     for (;;) {
       arch_rmw(ctx, d, old, &res);
@@ -270,6 +319,11 @@ int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry) {
     return ENOSYS;
   uint8_t data[STEP_MAX_SIZE], before[STEP_MAX_SIZE];
   int x86 = ctx->arch == MPSPROT_ARCH_X86_64;
+  /* aarch64 acquire/release accesses and atomics: full barriers on both sides (stronger
+   * than any of their orderings, and RCsc: a stepped STLR is ordered before a later LDAR
+   * whether or not that one is stepped).  Exception entry and return are not barriers. */
+  if (d.order != 0)
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
   if (d.op == STEP_OP_ALU_LOAD || d.op == STEP_OP_RMW) {
     uint64_t b, a;
     do_alu(ctx, &d, mem, &b, &a);
@@ -308,6 +362,8 @@ int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry) {
       mem_write(mem + k * d.elem, data + k * d.elem, d.elem);
     }
   }
+  if (d.order != 0)
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
   region_unpin(slot);
   if (x86)
     step_x86_64_finish(ctx, &d);

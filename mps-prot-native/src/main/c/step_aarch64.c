@@ -9,17 +9,21 @@
  *     pre-index and post-index (imm9, writeback), register offset (Rm extended by UXTW,
  *     LSL/UXTX, SXTW, SXTX, optionally shifted by log2 of the size);
  *   LDP/STP (W, X, S, D, Q) and LDPSW: signed offset, pre-index, post-index, and the
- *     non-temporal LDNP/STNP (a hint only: stepped like the signed-offset form).
+ *     non-temporal LDNP/STNP (a hint only: stepped like the signed-offset form);
+ *   the ordered LDAR, STLR, LDLAR, STLLR, LDAPR and the RCpc LDAPUR*, STLUR* (B, H, W, X),
+ *   the LSE atomics CAS, CASP, LDADD, LDCLR, LDEOR, LDSET, LDSMAX, LDSMIN, LDUMAX, LDUMIN,
+ *   SWP (B, H, W, X; every ordering; ST<op> aliases), performed by step.c as one atomic
+ *   operation on the alias with full barriers around it (ordered_decode, atomic_decode);
+ *   SIMD&FP registers v0..v31 (v16..v31 from ctx->vext: d->upper).
  * Register 31 is SP as a base and XZR/WZR as a data register; W destinations are
  * zero-extended to 64 bits; loads into a SIMD&FP register zero the rest of its 128 bits;
  * writeback updates the base; pc advances by 4.  regs[31] is SP; a writeback to SP also
  * updates ctx->sp so that the two copies agree.
  *
- * What is refused: exclusives and acquire/release (LDXR, STXR, LDAXR, LDAR, STLR, LDAPR,
- * STLUR ...), atomics (LDADD, CAS, SWP ...), prefetches (PRFM, PRFUM), unprivileged
+ * What is refused: exclusives (LDXR, STXR, LDAXR, STLXR, LDXP, STXP: see ordered_decode),
+ * LD64B/ST64B*, prefetches (PRFM, PRFUM), unprivileged
  * LDTR/STTR, load-literal, structure loads (LD1..LD4), pointer-authenticated LDRAA/LDRAB,
- * STGP and the MTE tag instructions, SIMD&FP registers v16..v31 (the context holds only
- * v0..v15; the decoder never reads the ucontext), the encodings the Arm ARM makes
+ * STGP and the MTE tag instructions, the encodings the Arm ARM makes
  * CONSTRAINED UNPREDICTABLE (writeback with Rn == Rt, Rn == Rt2; LDP with Rt == Rt2), and
  * every other encoding.
  *
@@ -109,6 +113,86 @@ static uint64_t gpr(const struct mpsprot_context *ctx, int r) {
   return r == 31 ? 0 : ctx->regs[r]; /* as a data or index register, 31 is XZR */
 }
 
+/* Load/store exclusive, ordered, compare-and-swap (size 001000 o2 L o1 Rs o0 Rt2 Rn Rt):
+ *   o2 1 o1 0: LDAR, LDLAR (L 1), STLR, STLLR (L 0) of B, H, W, X; Rs and Rt2 11111;
+ *   o2 1 o1 1: CAS{B,H,,}{,A,L,AL}: Rt2 11111, L = acquire, o0 = release; Rs is compared
+ *     and receives the old value, Rt is stored;
+ *   o2 0 o1 1, size 0x: CASP{,A,L,AL} of W or X pairs: Rs, Rt even, Rt2 11111.
+ * Exclusives (o2 0 o1 0: LDXR, STXR, LDAXR, STLXR; o2 0 o1 1 size 1x: LDXP, STXP) are
+ * refused: an emulated LDXR cannot set the CPU's exclusive monitor, and an emulated STXR
+ * can neither tell whether the monitor would have held (a compare-and-swap against the
+ * loaded value succeeds after an ABA store that the monitor would have seen) nor always
+ * fail (the retry loop would fault and fail forever); the fallback opens the page, after
+ * which the pair runs natively. */
+static int ordered_decode(uint32_t i, struct step_insn *d) {
+  unsigned size = BITS(i, 31, 30), o2 = BITS(i, 23, 23), l = BITS(i, 22, 22),
+           o1 = BITS(i, 21, 21), rs = BITS(i, 20, 16), o0 = BITS(i, 15, 15),
+           rt2 = BITS(i, 14, 10), rt = BITS(i, 4, 0);
+  d->nregs = 1;
+  d->esize = (int)size;
+  d->elem = 1 << size;
+  d->dwidth = size == 3 ? 8 : 4;
+  d->lock = 1; /* aligned only: an unaligned one raises an alignment fault, not ours */
+  if (rt2 != 31)
+    return 0;
+  if (o2 && !o1) {
+    if (rs != 31)
+      return 0;
+    d->op = l ? STEP_OP_LOAD : STEP_OP_STORE;
+    d->order = l ? STEP_ORD_ACQ : STEP_ORD_REL;
+    return 1;
+  }
+  d->order = (l ? STEP_ORD_ACQ : 0) | (o0 ? STEP_ORD_REL : 0);
+  d->op = STEP_OP_RMW;
+  d->src = (int)rs;
+  if (o2 && o1) {
+    d->alu = STEP_ALU_A64_CAS;
+    return 1;
+  }
+  if (!o2 && o1 && size < 2) {
+    if ((rs & 1) || (rt & 1))
+      return 0;
+    d->alu = STEP_ALU_A64_CASP;
+    d->esize = size ? 3 : 2; /* of one register */
+    d->dwidth = size ? 8 : 4;
+    d->elem = 2 << d->esize;
+    return 1;
+  }
+  return 0; /* exclusives (see above) */
+}
+
+/* Atomic memory operations (size 111 0 00 A R 1 Rs o3 opc 00 Rn Rt): LDADD, LDCLR, LDEOR,
+ * LDSET, LDSMAX, LDSMIN, LDUMAX, LDUMIN (o3 0, opc 0..7) and SWP (o3 1, opc 000), with
+ * A = acquire, R = release: Rt <- the old value (zero-extended), memory <- op(old, Rs);
+ * the ST<op> aliases are Rt = XZR.  LDAPR{B,H,,} (o3 1, opc 100, A 1, R 0, Rs 11111):
+ * an acquire load.  LD64B/ST64B* and the rest: refused. */
+static int atomic_decode(uint32_t i, struct step_insn *d) {
+  unsigned size = BITS(i, 31, 30), a = BITS(i, 23, 23), r = BITS(i, 22, 22),
+           rs = BITS(i, 20, 16), o3 = BITS(i, 15, 15), opc = BITS(i, 14, 12);
+  d->nregs = 1;
+  d->esize = (int)size;
+  d->elem = 1 << size;
+  d->dwidth = size == 3 ? 8 : 4;
+  d->lock = 1;
+  if (o3 && opc == 4) { /* LDAPR */
+    if (!a || r || rs != 31)
+      return 0;
+    d->op = STEP_OP_LOAD;
+    d->order = STEP_ORD_ACQ;
+    return 1;
+  }
+  if (o3 && opc != 0)
+    return 0;
+  static const int ops[8] = {STEP_ALU_A64_ADD,  STEP_ALU_A64_CLR,  STEP_ALU_A64_EOR,
+                             STEP_ALU_A64_SET,  STEP_ALU_A64_SMAX, STEP_ALU_A64_SMIN,
+                             STEP_ALU_A64_UMAX, STEP_ALU_A64_UMIN};
+  d->op = STEP_OP_RMW;
+  d->alu = o3 ? STEP_ALU_A64_SWP : ops[opc];
+  d->src = (int)rs;
+  d->order = (a ? STEP_ORD_ACQ : 0) | (r ? STEP_ORD_REL : 0);
+  return 1;
+}
+
 int step_aarch64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   memset(d, 0, sizeof *d);
   if (ctx->insn_len < 4)
@@ -138,6 +222,22 @@ int step_aarch64_decode(const struct mpsprot_context *ctx, struct step_insn *d) 
     d->index = (int)BITS(i, 20, 16);
     d->ext = (int)option;
     d->scale = BITS(i, 12, 12) ? d->esize : 0;
+  } else if ((i & 0x3F000000u) == 0x08000000u) { /* ordered, CAS, CASP (exclusives refused) */
+    if (!ordered_decode(i, d))
+      return 0;
+  } else if ((i & 0x3F200C00u) == 0x38200000u) { /* atomic memory operations, LDAPR */
+    if (!atomic_decode(i, d))
+      return 0;
+  } else if ((i & 0x3F200C00u) == 0x19000000u) { /* RCpc unscaled: STLUR, LDAPUR... */
+    unsigned size = BITS(i, 31, 30), opc = BITS(i, 23, 22);
+    if ((size == 3 && opc >= 2) || (size == 2 && opc == 3))
+      return 0; /* unallocated */
+    uint32_t as_ldur = (i & 0xC0C00000u) | 0x38000000u; /* LDUR/STUR with the same size/opc */
+    if (!single_kind(as_ldur, d))
+      return 0;
+    d->disp = (int64_t)step_sext(BITS(i, 20, 12), 9);
+    d->order = opc == 0 ? STEP_ORD_REL : STEP_ORD_ACQ;
+    d->lock = 1; /* RCpc accesses are single-copy atomic only when aligned: refused else */
   } else if ((i & 0x38000000u) == 0x28000000u) { /* pair */
     if (!pair_kind(i, d))
       return 0;
@@ -154,7 +254,7 @@ int step_aarch64_decode(const struct mpsprot_context *ctx, struct step_insn *d) 
                                                                    : MPSPROT_ACCESS_WRITE;
   d->size = d->elem * d->nregs;
   if (vec && (d->rt >= 16 || (d->nregs == 2 && d->rt2 >= 16)))
-    return 0; /* v16..v31 are not in the context */
+    d->upper = 1; /* v16..v31 are in ctx->vext */
   /* CONSTRAINED UNPREDICTABLE encodings. */
   if (d->nregs == 2 && d->access == MPSPROT_ACCESS_READ && d->rt == d->rt2)
     return 0;
@@ -188,7 +288,7 @@ void step_aarch64_store_data(const struct mpsprot_context *ctx, const struct ste
   int regs[2] = {d->rt, d->rt2};
   for (int k = 0; k < d->nregs; k++) {
     if (d->op == STEP_OP_STORE_V)
-      memcpy(data + k * d->elem, ctx->vregs[regs[k]], (size_t)d->elem);
+      memcpy(data + k * d->elem, step_vreg_c(ctx, regs[k]), (size_t)d->elem);
     else
       step_le_put(data + k * d->elem, d->elem, gpr(ctx, regs[k]));
   }
@@ -200,8 +300,9 @@ void step_aarch64_load(struct mpsprot_context *ctx, const struct step_insn *d,
   for (int k = 0; k < d->nregs; k++) {
     const uint8_t *p = data + k * d->elem;
     if (d->op == STEP_OP_LOAD_V) {
-      memset(ctx->vregs[regs[k]], 0, sizeof ctx->vregs[regs[k]]);
-      memcpy(ctx->vregs[regs[k]], p, (size_t)d->elem);
+      uint8_t *v = step_vreg(ctx, regs[k]);
+      memset(v, 0, 16);
+      memcpy(v, p, (size_t)d->elem);
       continue;
     }
     uint64_t v = step_le_get(p, d->elem);
@@ -408,11 +509,88 @@ int step_aarch64_access_kind(uint32_t i) {
   return 0;
 }
 
+static void a64_out(struct step_rmw *out, int r, uint64_t v) {
+  if (r == 31)
+    return; /* XZR: discarded */
+  out->out_reg[out->nout] = r;
+  out->out_val[out->nout++] = v;
+}
+
+/* The atomics: from the memory's old value (elem bytes zero-extended; CASP of X pairs:
+ * old[0] the first register's, old[1] the second's), the memory's new value and the
+ * registers (a W, H or B result is zero-extended into the X register). */
 void step_aarch64_rmw(const struct mpsprot_context *ctx, const struct step_insn *d,
                       const uint64_t old[2], struct step_rmw *out) {
-  (void)ctx;
-  (void)d;
-  (void)old;
   out->nout = 0;
-  out->write = 0;
+  out->write = 1;
+  out->mem_new[1] = 0;
+  int bits = 8 * d->elem;
+  uint64_t m = bits >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << bits) - 1;
+  uint64_t mem = old[0] & m, s = gpr(ctx, d->src) & m, r = 0;
+  if (d->alu == STEP_ALU_A64_CASP) {
+    int rbits = 8 << d->esize;
+    uint64_t rm = rbits >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << rbits) - 1;
+    uint64_t s0 = gpr(ctx, d->src) & rm, s1 = gpr(ctx, d->src + 1) & rm;
+    uint64_t t0 = gpr(ctx, d->rt) & rm, t1 = gpr(ctx, d->rt + 1) & rm;
+    uint64_t o0, o1;
+    if (rbits == 64) {
+      o0 = old[0];
+      o1 = old[1];
+      out->write = o0 == s0 && o1 == s1;
+      out->mem_new[0] = t0;
+      out->mem_new[1] = t1;
+    } else {
+      o0 = old[0] & rm;
+      o1 = (old[0] >> 32) & rm;
+      out->write = o0 == s0 && o1 == s1;
+      out->mem_new[0] = t0 | t1 << 32;
+    }
+    if (!out->write)
+      out->mem_new[0] = old[0], out->mem_new[1] = old[1];
+    a64_out(out, d->src, o0);
+    a64_out(out, d->src + 1, o1);
+    return;
+  }
+  switch (d->alu) {
+  case STEP_ALU_A64_ADD:
+    r = mem + s;
+    break;
+  case STEP_ALU_A64_CLR:
+    r = mem & ~s;
+    break;
+  case STEP_ALU_A64_EOR:
+    r = mem ^ s;
+    break;
+  case STEP_ALU_A64_SET:
+    r = mem | s;
+    break;
+  case STEP_ALU_A64_SMAX:
+    r = (int64_t)step_sext(mem, bits) > (int64_t)step_sext(s, bits) ? mem : s;
+    break;
+  case STEP_ALU_A64_SMIN:
+    r = (int64_t)step_sext(mem, bits) < (int64_t)step_sext(s, bits) ? mem : s;
+    break;
+  case STEP_ALU_A64_UMAX:
+    r = mem > s ? mem : s;
+    break;
+  case STEP_ALU_A64_UMIN:
+    r = mem < s ? mem : s;
+    break;
+  case STEP_ALU_A64_SWP:
+    r = s;
+    break;
+  case STEP_ALU_A64_CAS: /* Rs is the comparand; Rt the new value */
+    r = gpr(ctx, d->rt) & m;
+    out->write = mem == s;
+    if (!out->write)
+      r = mem;
+    a64_out(out, d->src, mem);
+    out->mem_new[0] = r;
+    return;
+  default:
+    out->write = 0;
+    return;
+  }
+  out->mem_new[0] = r & m;
+  a64_out(out, d->rt, mem);
 }

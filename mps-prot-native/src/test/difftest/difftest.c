@@ -205,7 +205,9 @@ static void arm_reg(char *out, size_t n, const struct step_insn *d, int r) {
     snprintf(out, n, "%c%d", letter[d->esize], r);
     return;
   }
-  int x = d->op == STEP_OP_LOAD ? d->dwidth == 8 : d->elem == 8;
+  int x = d->op == STEP_OP_LOAD ? d->dwidth == 8
+          : d->op == STEP_OP_RMW ? d->dwidth == 8
+                                 : d->elem == 8;
   if (r == 31)
     snprintf(out, n, "%s", x ? "xzr" : "wzr");
   else
@@ -218,9 +220,18 @@ static void arm(const struct mpsprot_context *ctx, char *out, size_t n) {
     snprintf(out, n, "REFUSE");
     return;
   }
-  char regs[40], a[16], b[16];
+  char regs[64], a[16], b[16];
   arm_reg(a, sizeof a, &d, d.rt);
-  if (d.nregs == 2) {
+  if (d.op == STEP_OP_RMW && d.alu == STEP_ALU_A64_CASP) { /* Rs, Rs+1, Rt, Rt+1 */
+    char c[16], e[16];
+    arm_reg(b, sizeof b, &d, d.src);
+    arm_reg(c, sizeof c, &d, d.src + 1);
+    arm_reg(e, sizeof e, &d, d.rt + 1);
+    snprintf(regs, sizeof regs, "%s,%s,%s,%s", b, c, a, e);
+  } else if (d.op == STEP_OP_RMW) { /* Rs, Rt */
+    arm_reg(b, sizeof b, &d, d.src);
+    snprintf(regs, sizeof regs, "%s,%s", b, a);
+  } else if (d.nregs == 2) {
     arm_reg(b, sizeof b, &d, d.rt2);
     snprintf(regs, sizeof regs, "%s,%s", a, b);
   } else {
@@ -260,6 +271,17 @@ static void arm(const struct mpsprot_context *ctx, char *out, size_t n) {
            d.size, regs, base, index, ext, d.index == STEP_REG_NONE ? 0 : d.scale,
            d.index == STEP_REG_NONE ? d.disp : 0,
            d.wb == STEP_WB_PRE ? "pre" : d.wb == STEP_WB_POST ? "post" : "none");
+  if (d.op == STEP_OP_RMW || d.order != 0) { /* the atomic operation and its ordering */
+    static const char *const names[] = {"add", "clr", "eor", "set", "smax", "smin", "umax",
+                                        "umin", "swp", "cas", "casp"};
+    size_t len = strlen(out);
+    snprintf(out + len, n - len, " op=%s ord=%s",
+             d.op == STEP_OP_RMW ? names[d.alu - STEP_ALU_A64_ADD] : "-",
+             d.order == (STEP_ORD_ACQ | STEP_ORD_REL) ? "al"
+             : d.order == STEP_ORD_ACQ                ? "a"
+             : d.order == STEP_ORD_REL                ? "l"
+                                                      : "-");
+  }
 }
 
 int main(void) {

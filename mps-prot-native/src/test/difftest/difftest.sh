@@ -11,10 +11,12 @@
 #     size, register or immediate operand, and base/index/scale/displacement (and, for
 #     rip-relative operands, the target address objdump prints);
 #   - aarch64 ldr/str/ldur/stur (all widths, signed forms), ldp/stp/ldpsw/ldnp/stnp with
-#     a [..] operand and no v16..v31: ACCEPT with the same access kind, size, data
-#     registers, base, index, extend, shift, offset and writeback;
+#     a [..] operand (v0..v31): ACCEPT with the same access kind, size, data
+#     registers, base, index, extend, shift, offset and writeback; ldar/stlr/ldlar/stllr/
+#     ldapr/ldapur*/stlur* and the LSE atomics (cas, casp, ld<op>, st<op>, swp, every
+#     ordering and width): ACCEPT with those fields and the operation and ordering;
 #   - every other instruction objdump shows (lock, rep, string ops, AVX/EVEX, fs:/gs:,
-#     atomics, exclusives, acquire/release, prefetch, literal loads, SIMD structures,
+#     exclusives, prefetch, literal loads, SIMD structures,
 #     ALU forms, branches, ...): REFUSE.
 # For aarch64 it also checks step_aarch64_access_kind on every instruction: R for loads,
 # W for stores and read-modify-writes, 0 for non-memory instructions; 0 ("unknown")
@@ -172,7 +174,46 @@ function regsize(r,   c) {
   if (c == "q") return 16
   return 0
 }
-function expect(mn, ops,   o, regs, R, nr, i, mem, cl, inner, after, P, np, base, idx, ext, shift, disp, wb, E, elem, num) {
+function ordered(mn) { return mn ~ /^(ldar|ldlar|stlr|stllr|ldapr)[bh]?$/ || mn ~ /^(ldapur(b|h|sb|sh|sw)?|stlur[bh]?)$/ }
+function atomic(mn) {
+  return mn ~ /^(ld|st)(add|clr|eor|set|smax|smin|umax|umin)(a|l|al)?[bh]?$/ || mn ~ /^swp(a|l|al)?[bh]?$/ || mn ~ /^casp?(a|l|al)?[bh]?$/
+}
+# LDAR/STLR/LDAPR/RCpc and the LSE atomics: "op=<operation> ord=<a|l|al|->" follow the
+# memory operand; regs list Rs then Rt (CASP: Rs, Rs+1, Rt, Rt+1; ST<op>: Rs, zr).
+function expect_atomic(mn, ops,   o, regs, R, nr, mem, inner, P, np, disp, op, rest, sz, ord, size, zr) {
+  o = index(ops, "[")
+  regs = substr(ops, 1, o - 1); gsub(/[ ,]+$/, "", regs); gsub(/ /, "", regs)
+  mem = substr(ops, o); if (mem !~ /\]$/) return "REFUSE"
+  inner = substr(mem, 2, length(mem) - 2); np = split(inner, P, ", ")
+  disp = np >= 2 ? substr(P[2], 2) + 0 : 0
+  nr = split(regs, R, ",")
+  if (ordered(mn)) {
+    ord = mn ~ /^(stlr|stllr|stlur)/ ? "l" : "a"
+    if (mn ~ /^(ldar|ldlar|stlr|stllr|ldapr|ldapur|stlur)b$/ || mn ~ /^ldapursb$/) size = 1
+    else if (mn ~ /^(ldar|ldlar|stlr|stllr|ldapr|ldapur|stlur)h$/ || mn ~ /^ldapursh$/) size = 2
+    else if (mn == "ldapursw") size = 4
+    else size = regsize(R[1])
+    return "ACCEPT kind=" (mn ~ /^ld/ ? "R" : "W") " size=" size " regs=" regs \
+           " mem=base=" P[1] ",index=none,ext=none,shift=0,disp=" disp ",wb=none op=- ord=" ord
+  }
+  if (mn ~ /^cas/) { op = mn ~ /^casp/ ? "casp" : "cas"; rest = substr(mn, length(op) + 1) }
+  else if (mn ~ /^swp/) { op = "swp"; rest = substr(mn, 4) }
+  else { rest = substr(mn, 3); match(rest, /^(add|clr|eor|set|smax|smin|umax|umin)/); op = substr(rest, 1, RLENGTH); rest = substr(rest, RLENGTH + 1) }
+  sz = ""
+  if (rest ~ /[bh]$/) { sz = substr(rest, length(rest)); rest = substr(rest, 1, length(rest) - 1) }
+  ord = rest == "" ? "-" : rest
+  if (mn ~ /^st/) { zr = substr(R[1], 1, 1) == "x" ? "xzr" : "wzr"; regs = regs "," zr } # ST<op>: Rt = zr
+  size = sz == "b" ? 1 : sz == "h" ? 2 : regsize(R[1]) * (op == "casp" ? 2 : 1)
+  return "ACCEPT kind=W size=" size " regs=" regs \
+         " mem=base=" P[1] ",index=none,ext=none,shift=0,disp=" disp ",wb=none op=" op " ord=" ord
+}
+function hexword(s,   i, v) { v = 0; s = tolower(s); for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
+function expect(mn, ops, word,   o, regs, R, nr, i, mem, cl, inner, after, P, np, base, idx, ext, shift, disp, wb, E, elem, num, v) {
+  if (mn ~ /^(ldar|ldlar|stlr|stllr)[bh]?$/) { # Rs and Rt2 are should-be-one fields: we refuse
+    v = hexword(word)                           # the CONSTRAINED UNPREDICTABLE other values
+    if (int(v / 65536) % 32 != 31 || int(v / 1024) % 32 != 31) return "REFUSE"
+  }
+  if ((ordered(mn) || atomic(mn)) && index(ops, "[")) return expect_atomic(mn, ops)
   if (!stepped(mn) || index(ops, "[") == 0) return "REFUSE"
   o = index(ops, "[")
   regs = substr(ops, 1, o - 1); gsub(/[ ,]+$/, "", regs); gsub(/ /, "", regs)
@@ -190,7 +231,6 @@ function expect(mn, ops,   o, regs, R, nr, i, mem, cl, inner, after, P, np, base
   else if (after ~ /^, #/) { wb = "post"; disp = substr(after, 4) + 0 }
   nr = split(regs, R, ",")
   for (i = 1; i <= nr; i++) {
-    if (R[i] ~ /^[bhsdq][0-9]+$/ && substr(R[i], 2) + 0 >= 16) return "REFUSE"   # v16..v31
     if (wb != "none" && base != "sp" && R[i] ~ /^[xw][0-9]+$/ && substr(R[i], 2) + 0 == substr(base, 2) + 0) return "REFUSE"
   }
   if (nr == 2 && mn ~ /^ld/ && R[1] == R[2]) return "REFUSE"
@@ -211,7 +251,7 @@ BEGIN { FS = "\t" }
   text = $3 " " $4
   if (mn == ".word" || mn == ".short" || mn == ".byte") next    # data, not code
   if (mn == ".inst") { print "aarch64 " a " " w "\tREFUSE\t0\t" text; next }
-  print "aarch64 " a " " w "\t" expect(mn, ops) "\t" akind(mn, ops) "\t" text
+  print "aarch64 " a " " w "\t" expect(mn, ops, w) "\t" akind(mn, ops) "\t" text
 }
 '
 
@@ -282,6 +322,24 @@ fi
 if [ -n "$arm_cc" ]; then
   run_set aarch64 "$arm_cc" "$arm_objdump" -O0 -O1 -O2 -O3 "-O2 -march=armv8.1-a" \
     "-O2 -mno-outline-atomics" "-O3 -march=armv8.2-a" "-Os -static"
+  # Generated: 30,000 random words of the ordered/CAS class, the atomic-operation class and
+  # the RCpc unscaled class (every size, ordering, operation and register field; objdump
+  # names what is allocated and shows the rest as undefined), assembled as .inst words.
+  awk 'BEGIN { srand(12); for (i = 0; i < 30000; i++) {
+    c = i % 3; size = int(rand() * 4); rn = int(rand() * 32); rt = int(rand() * 32)
+    rs = rand() < 0.5 ? 31 : int(rand() * 32)
+    if (c == 0) w = size * 2^30 + 8 * 2^24 + int(rand() * 2) * 2^23 + int(rand() * 2) * 2^22 + int(rand() * 2) * 2^21 + rs * 2^16 + int(rand() * 2) * 2^15 + (rand() < 0.7 ? 31 : int(rand() * 32)) * 2^10 + rn * 32 + rt
+    else if (c == 1) w = size * 2^30 + 56 * 2^24 + int(rand() * 4) * 2^22 + 2^21 + rs * 2^16 + int(rand() * 16) * 2^12 + rn * 32 + rt
+    else w = size * 2^30 + 25 * 2^24 + int(rand() * 4) * 2^22 + int(rand() * 512) * 2^12 + rn * 32 + rt
+    printf(".inst %.0f\n", w) } }' > "$out/gen_atomics.s"
+  mkdir -p "$out/aarch64"
+  aarch64_as=$(echo "$arm_objdump" | sed 's/objdump$/as/')
+  if have "$aarch64_as"; then
+    "$aarch64_as" -o "$out/aarch64/gen_atomics.o" "$out/gen_atomics.s"
+    "$arm_objdump" -d "$out/aarch64/gen_atomics.o" | awk "$PREP_ARM" | "$out/difftest" \
+      | awk -v label="aarch64:gen_atomics" -v summary="$out/one.txt" "$COMPARE"
+    cat "$out/one.txt" >> "$summary"
+  fi
 else
   echo "difftest: aarch64 half skipped: aarch64-linux-gnu-gcc or aarch64-linux-gnu-objdump" \
        "is missing (Debian: apt-get install gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)"
