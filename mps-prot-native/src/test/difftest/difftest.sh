@@ -279,6 +279,51 @@ END {
 }
 '
 
+# ---- HotSpot JIT code: heap coverage (driver output -> counts) ----------------------
+# A heap memory access: an instruction with a [..] operand whose base register is not
+# the stack pointer, the thread register (r15) or rip, and is not lea, nop, a prefetch, a
+# cache flush, a branch through memory or an fs:/gs: (thread-local) access.
+COVERAGE='
+BEGIN { FS = "\t" }
+function heap(t,   c, mn, inner, P) {
+  c = index(t, "#"); if (c) t = substr(t, 1, c - 1)
+  sub(/^[ ]+/, "", t)
+  match(t, /^[^ ]+/); mn = substr(t, 1, RLENGTH)
+  while (mn ~ /^(lock|rep|repz|repnz|repe|repne|data16|addr32|notrack|bnd|rex(\.[WRXB]+)?|cs|ds|es|ss|fs|gs|\{[a-z]+\})$/) {
+    t = substr(t, RLENGTH + 1); sub(/^[ ]+/, "", t); match(t, /^[^ ]+/); mn = substr(t, 1, RLENGTH)
+  }
+  if (mn ~ /^(lea|nop|prefetch|clflush|clwb|cldemote|call|jmp|bnd)/) return ""
+  if (t ~ /(fs|gs):/) return ""
+  if (!match(t, /\[[^]]*\]/)) return ""
+  inner = substr(t, RSTART + 1, RLENGTH - 2)
+  split(inner, P, /[+-]/)
+  if (P[1] ~ /[*]/ || P[1] ~ /^0x/ || P[1] ~ /^(rsp|esp|r15|rip)$/) return ""
+  return mn
+}
+{ mn = heap($5); if (mn == "") next; total++
+  if ($1 ~ /^ACCEPT/) stepped++; else { R[mn]++ } }
+END {
+  printf("coverage %s: %d heap memory-access instructions, %d step (%.2f%%)\n", label, total, stepped, total ? 100 * stepped / total : 0)
+  n = 0; for (m in R) { M[++n] = m }
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (R[M[j]] > R[M[i]]) { t = M[i]; M[i] = M[j]; M[j] = t }
+  line = ""; for (i = 1; i <= n && i <= 12; i++) line = line sprintf(" %s %d", M[i], R[M[i]])
+  if (n) printf("  refused, most frequent first:%s\n", line)
+}
+'
+
+# The compiled methods of a PrintAssembly log (JDK 17+ without hsdis prints the code bytes
+# in hex), C1 or C2 ("Compiled method (c1)"), as one hex string: each [MachCode] block's
+# bytes in address order, the blocks separated by 16 bytes of int3.
+EXTRACT='
+/^Compiled method \(/ { keep = ($0 ~ "^Compiled method \\(" comp "\\)"); next }
+/^\[MachCode\]/ { inmc = keep; next }
+/^\[\/MachCode\]/ { if (inmc) printf("cccccccccccccccccccccccccccccccc"); inmc = 0; next }
+inmc && /^  0x[0-9a-f]+: [0-9a-f][0-9a-f]/ {
+  line = $0; sub(/^  0x[0-9a-f]+: /, "", line); gsub(/[ |]/, "", line); printf("%s", line)
+}
+END { printf("\n") }
+'
+
 summary="$out/summary.txt"
 : > "$summary"
 
@@ -343,6 +388,31 @@ if [ -n "$arm_cc" ]; then
 else
   echo "difftest: aarch64 half skipped: aarch64-linux-gnu-gcc or aarch64-linux-gnu-objdump" \
        "is missing (Debian: apt-get install gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)"
+fi
+
+# HotSpot's own JIT code (issue 12): a short workload run with PrintAssembly under C1 and
+# under C2 (about 3 s each), the code bytes disassembled by objdump and compared with the
+# decoder like the rest, and the heap coverage printed.  JAVA selects the JVM (default:
+# java on the PATH); skipped without java/javac or off x86-64.
+JAVA=${JAVA:-java}
+if [ -n "$x86_cc" ] && [ "$host" = x86_64 ] && have "$JAVA" && have javac && have xxd; then
+  mkdir -p "$out/jit"
+  javac -d "$out/jit" "$here/JitWorkload.java"
+  jver=$("$JAVA" -version 2>&1 | head -1)
+  for comp in c1 c2; do
+    if [ $comp = c1 ]; then jflags=-XX:TieredStopAtLevel=1; else jflags=-XX:-TieredCompilation; fi
+    "$JAVA" -XX:+UnlockDiagnosticVMOptions -XX:+PrintAssembly $jflags -cp "$out/jit" JitWorkload 60 \
+      > "$out/jit/$comp.txt" 2>&1
+    awk -v comp=$comp "$EXTRACT" "$out/jit/$comp.txt" | xxd -r -p > "$out/jit/$comp.bin"
+    $x86_objdump -D -b binary -m i386:x86-64 -M intel --insn-width=16 "$out/jit/$comp.bin" \
+      | awk "$PREP_X86" | "$out/difftest" > "$out/jit/$comp.out"
+    awk -v label="x86_64:hotspot-$comp" -v summary="$out/one.txt" "$COMPARE" "$out/jit/$comp.out"
+    cat "$out/one.txt" >> "$summary"
+    awk -v label="x86_64 HotSpot $comp ($jver)" "$COVERAGE" "$out/jit/$comp.out"
+  done
+  echo "coverage: aarch64 HotSpot code is not measured here (no aarch64 JDK in this run)"
+else
+  echo "difftest: the HotSpot JIT corpus is skipped (needs x86-64, $JAVA, javac and xxd)"
 fi
 
 awk '
