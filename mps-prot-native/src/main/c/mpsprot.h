@@ -208,9 +208,13 @@ MPSPROT_API int mpsprot_probe_soft_dirty(int64_t *detail);
 /* The mutator fault context (MPS: MutatorFaultContext), a fixed layout that the Java
  * layer reads through a direct ByteBuffer at these offsets.
  * x86-64: regs[0..15] = rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15 (the encoding
- *   order of ModRM/SIB), regs[16] = rflags; vregs[0..15] = xmm0..xmm15 (low 16 bytes).
- * aarch64: regs[0..30] = x0..x30, regs[31] = sp; vregs[0..31] = the low 16 bytes of v0..v31
- *   (only the first 16 fit; the stepping code reads the rest from the ucontext).
+ *   order of ModRM/SIB), regs[16] = rflags; vregs[0..15] = xmm0..xmm15 (low 16 bytes);
+ *   vext[0..15] = bits 128..255 of ymm0..ymm15 (from the XSAVE area of the signal frame).
+ * aarch64: regs[0..30] = x0..x30, regs[31] = sp; vregs[0..15] = v0..v15,
+ *   vext[0..15] = v16..v31 (the FPSIMD record of the signal frame).
+ * vext is valid only when flags has MPSPROT_CTX_VEXT (the frame carried that state: on
+ *   x86-64 the AVX component, and the AVX-512 ZMM_Hi256 one when the OS enables it;
+ *   Linux only); without it the instructions that need it are not stepped.
  * access: MPSPROT_ACCESS_READ, _WRITE, or both when the kind cannot be told.
  * The context is a copy: a collector that steps the instruction changes regs, vregs and
  * pc here, and the parked handler copies them back into the thread's ucontext. */
@@ -229,10 +233,12 @@ struct mpsprot_context {
   uint8_t vregs[16][16]; /* 320 */
   uint64_t ucontext;  /* 576: the thread's ucontext_t * (Windows: CONTEXT *), valid only
                        * while it is parked */
-};                    /* 584 bytes */
+  uint8_t vext[16][16]; /* 584: see above (MPSPROT_CTX_VEXT) */
+};                    /* 840 bytes */
 #define MPSPROT_CTX_NATIVE  1 /* taken in native state (accessor or native mutator) */
 #define MPSPROT_CTX_STEPPED 2 /* the instruction was emulated; resume after it */
 #define MPSPROT_CTX_ESR     4 /* aarch64: the kind came from ESR, not the instruction */
+#define MPSPROT_CTX_VEXT    8 /* vext holds the upper vector state (see above) */
 
 /* Sets the slot's policy and, for HANDOFF, the fallback.  EINVAL for a bad value. */
 MPSPROT_API int mpsprot_region_set_policy(int slot, int policy, int fallback);

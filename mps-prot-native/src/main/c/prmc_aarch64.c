@@ -32,7 +32,8 @@
  * execute-only mapping (PROT_EXEC without PROT_READ, honoured by some arm64 kernels)
  * would make this read fault inside the handler: such code is not supported.
  *
- * The vector registers: v0..v15 are copied from the FPSIMD record.  prmc_restore writes
+ * The vector registers: v0..v15 (vregs) and v16..v31 (vext, MPSPROT_CTX_VEXT) are copied
+ * from the FPSIMD record.  prmc_restore writes
  * back those that changed, or that a stepped SIMD&FP load defined, into the FPSIMD
  * record and, when an SVE record carries register data, into the low 16 bytes of the
  * matching Z register with its upper bytes zeroed (an AdvSIMD/FP write of a V register
@@ -83,7 +84,7 @@
 #define A64_ESR_EC_DABT_SAME 0x25u
 #define A64_ESR_WNR ((uint64_t)1 << 6)
 
-#define NVREGS 16 /* v0..v15: the context's vregs */
+#define NVREGS 32 /* v0..v15 in the context's vregs, v16..v31 in its vext */
 
 struct frame_records {
   unsigned char *fpsimd; /* NULL when absent */
@@ -185,10 +186,14 @@ int prmc_capture(struct mpsprot_context *ctx, const siginfo_t *info, ucontext_t 
 
   struct frame_records f;
   find_records(uc, &f);
-  if (f.fpsimd != NULL)
+  if (f.fpsimd != NULL) {
     memcpy(ctx->vregs, f.fpsimd + A64_FPSIMD_VREGS, sizeof ctx->vregs);
-  else
+    memcpy(ctx->vext, f.fpsimd + A64_FPSIMD_VREGS + sizeof ctx->vregs, sizeof ctx->vext);
+    ctx->flags |= MPSPROT_CTX_VEXT; /* v16..v31 */
+  } else {
     memset(ctx->vregs, 0, sizeof ctx->vregs);
+    memset(ctx->vext, 0, sizeof ctx->vext);
+  }
 
   ctx->access = 0;
   if (f.esr != NULL) {
@@ -250,12 +255,15 @@ void prmc_restore(ucontext_t *uc, const struct mpsprot_context *ctx) {
   stepped_vector_loads(ctx, defined);
   for (int n = 0; n < NVREGS; n++) {
     unsigned char *v = f.fpsimd + A64_FPSIMD_VREGS + 16u * (unsigned)n;
-    if (!defined[n] && memcmp(v, ctx->vregs[n], 16) == 0)
+    const uint8_t *mine = n < 16 ? ctx->vregs[n] : ctx->vext[n - 16];
+    if (n >= 16 && !(ctx->flags & MPSPROT_CTX_VEXT))
+      break; /* v16..v31 were not captured */
+    if (!defined[n] && memcmp(v, mine, 16) == 0)
       continue; /* unchanged: leave the upper bits of Z as they are */
-    memcpy(v, ctx->vregs[n], 16);
+    memcpy(v, mine, 16);
     if (f.sve != NULL) {
       unsigned char *z = f.sve + A64_SVE_ZREGS + f.sve_vl * (size_t)n;
-      memcpy(z, ctx->vregs[n], 16);
+      memcpy(z, mine, 16);
       memset(z + 16, 0, f.sve_vl - 16);
     }
   }

@@ -15,17 +15,106 @@
  * faulting; if that call is refused (seccomp, ENOSYS) insn_len stays at the bytes up to
  * the end of the page.  So the copy never faults and insn_len is the number of valid
  * bytes, 1..16.
+ *
+ * The upper vector state (ctx->vext, MPSPROT_CTX_VEXT): the kernel saves the extended
+ * state with XSAVE (standard, uncompacted format) right after the 512-byte FXSAVE image
+ * that fpregs points at, and says so in the image's software-reserved bytes 464..511
+ * (struct _fpx_sw_bytes: magic1 0x46505853, extended_size, xfeatures, xstate_size) with
+ * magic2 0x46505845 at fpregs + xstate_size.  The XSAVE header (xstate_bv, u64) is at
+ * offset 512; state component i lies at the offset CPUID.(EAX=0DH,ECX=i).EBX gives (it
+ * differs between vendors: the AVX-512 ZMM_Hi256 component is at 1152 on Intel, 896 on
+ * AMD), cached on first use.  A component whose xstate_bv bit is clear is in its initial
+ * state (zero) whatever its bytes hold, and XRSTOR at sigreturn ignores bytes whose bit is
+ * clear: so capture reads zeros for it, and restore sets the bit when it writes the
+ * component.  vext is filled (and the flag set) only when the frame has the magics, the
+ * AVX component (2: bits 128..255 of ymm0..15) and, when XCR0 enables AVX-512, the
+ * ZMM_Hi256 component (6: bits 256..511 of zmm0..15), which a stepped VEX load must zero.
+ * Otherwise (no XSAVE, a frame built by something other than the kernel) the flag stays
+ * clear and the stepper refuses what needs it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* REG_* of ucontext_t, dladdr */
 #endif
 #include "prmc.h"
 #include "prmc_x86_64.h"
+#include "step_internal.h"
 
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#define XS_SW_BYTES 464     /* struct _fpx_sw_bytes in the FXSAVE image */
+#define XS_MAGIC1 0x46505853u
+#define XS_MAGIC2 0x46505845u
+#define XS_HEADER 512       /* xstate_bv */
+#define XS_MAX_SIZE ((uint32_t)1 << 20)
+#define XS_AVX 2            /* YMM_Hi128: 16 x 16 bytes */
+#define XS_ZMM_HI256 6      /* 16 x 32 bytes */
+
+/* CPUID leaf 0DH's offsets of the components in the standard format, 0 if unknown;
+ * computed once (racing first uses compute the same values). */
+static uint32_t xs_offset(int component) {
+  static uint32_t cache[8];
+  uint32_t off = __atomic_load_n(&cache[component], __ATOMIC_RELAXED);
+  if (off == 0) {
+    unsigned a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xD), "c"(component));
+    off = b;
+    __atomic_store_n(&cache[component], off, __ATOMIC_RELAXED);
+  }
+  return off;
+}
+
+static uint64_t xcr0(void) {
+  uint32_t lo, hi;
+  __asm__ volatile(".byte 0x0f, 0x01, 0xd0" /* xgetbv */ : "=a"(lo), "=d"(hi) : "c"(0));
+  return (uint64_t)hi << 32 | lo;
+}
+
+struct xframe {
+  uint8_t *bv;  /* the XSAVE header's xstate_bv */
+  uint8_t *avx; /* component 2 */
+  uint8_t *zmm; /* component 6, or NULL when the OS does not enable AVX-512 */
+};
+
+/* Finds the AVX (and ZMM_Hi256) components in the signal frame: 1, or 0 when the frame
+ * lacks them. */
+static int find_xstate(const ucontext_t *uc, struct xframe *x) {
+  uint8_t *fp = (uint8_t *)uc->uc_mcontext.fpregs;
+  if (fp == NULL)
+    return 0;
+  uint32_t magic1, size;
+  uint64_t features;
+  memcpy(&magic1, fp + XS_SW_BYTES, 4);
+  memcpy(&features, fp + XS_SW_BYTES + 8, 8);
+  memcpy(&size, fp + XS_SW_BYTES + 16, 4);
+  if (magic1 != XS_MAGIC1 || size < XS_HEADER + 64 || size > XS_MAX_SIZE)
+    return 0;
+  uint32_t magic2;
+  memcpy(&magic2, fp + size, 4);
+  if (magic2 != XS_MAGIC2 || !(features & (1u << XS_AVX)))
+    return 0;
+  uint32_t avx = xs_offset(XS_AVX);
+  if (avx < XS_HEADER + 64 || avx + 256 > size)
+    return 0;
+  x->bv = fp + XS_HEADER;
+  x->avx = fp + avx;
+  x->zmm = NULL;
+  if (xcr0() & (1u << XS_ZMM_HI256)) {
+    uint32_t zmm = xs_offset(XS_ZMM_HI256);
+    if (!(features & (1u << XS_ZMM_HI256)) || zmm < XS_HEADER + 64 || zmm + 512 > size)
+      return 0;
+    x->zmm = fp + zmm;
+  }
+  return 1;
+}
+
+static uint64_t xs_bv(const struct xframe *x) {
+  uint64_t bv;
+  memcpy(&bv, x->bv, 8);
+  return bv;
+}
 
 static size_t read_rest(uint8_t *dst, uintptr_t src, size_t n) {
   struct iovec local = {dst, n};
@@ -57,6 +146,13 @@ int prmc_capture(struct mpsprot_context *ctx, const siginfo_t *info, ucontext_t 
     memcpy(ctx->vregs, uc->uc_mcontext.fpregs->_xmm, sizeof ctx->vregs);
   else
     memset(ctx->vregs, 0, sizeof ctx->vregs);
+  struct xframe x;
+  memset(ctx->vext, 0, sizeof ctx->vext);
+  if (find_xstate(uc, &x)) {
+    if (xs_bv(&x) & (1u << XS_AVX))
+      memcpy(ctx->vext, x.avx, sizeof ctx->vext);
+    ctx->flags |= MPSPROT_CTX_VEXT;
+  }
 
   prmc_x86_64_copy_insn(ctx, read_rest);
   return PRMC_DATA;
@@ -68,6 +164,29 @@ void prmc_restore(ucontext_t *uc, const struct mpsprot_context *ctx) {
   PRMC_X86_64_REGS(SET)
 #undef SET
   g[REG_RIP] = (greg_t)ctx->pc;
-  if (uc->uc_mcontext.fpregs != NULL)
+  if (uc->uc_mcontext.fpregs == NULL)
+    return;
+  int xmm_changed = memcmp(uc->uc_mcontext.fpregs->_xmm, ctx->vregs, sizeof ctx->vregs) != 0;
+  if (xmm_changed)
     memcpy(uc->uc_mcontext.fpregs->_xmm, ctx->vregs, sizeof ctx->vregs);
+  struct xframe x;
+  if (!(ctx->flags & MPSPROT_CTX_VEXT) || !find_xstate(uc, &x))
+    return;
+  uint64_t bv = xs_bv(&x), set = xmm_changed ? (1u << 1) : 0; /* 1: SSE */
+  static const uint8_t zero[sizeof ctx->vext];
+  const uint8_t *now = (bv & (1u << XS_AVX)) ? x.avx : zero;
+  if (memcmp(now, ctx->vext, sizeof ctx->vext) != 0) {
+    memcpy(x.avx, ctx->vext, sizeof ctx->vext);
+    set |= 1u << XS_AVX;
+  }
+  /* A stepped VEX load zeroes bits 256..511 of its ZMM register (bits 128..255 are in
+   * vext).  ctx->insn still holds the instruction. */
+  struct step_insn d;
+  if (x.zmm != NULL && (bv & (1u << XS_ZMM_HI256)) && (ctx->flags & MPSPROT_CTX_STEPPED)
+      && step_x86_64_decode(ctx, &d) && d.vex && d.op == STEP_OP_LOAD_V)
+    memset(x.zmm + 32 * d.rt, 0, 32);
+  if (set != 0) {
+    bv |= set;
+    memcpy(x.bv, &bv, 8);
+  }
 }

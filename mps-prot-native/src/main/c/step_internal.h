@@ -25,7 +25,41 @@ enum step_op {
   STEP_OP_STORE,     /* memory <- general register(s) */
   STEP_OP_STORE_IMM, /* memory <- immediate (x86-64 C6/C7) */
   STEP_OP_LOAD_V,    /* vector register(s) <- memory; the rest of each register is zeroed */
-  STEP_OP_STORE_V    /* memory <- vector register(s) */
+  STEP_OP_STORE_V,   /* memory <- vector register(s) */
+  STEP_OP_ALU_LOAD,  /* registers and flags <- f(registers, memory); memory is only read
+                      * (x86-64: CMP, TEST, and ADD..XOR with a register destination) */
+  STEP_OP_RMW,       /* memory <- f(memory, registers); registers and flags <- g(...):
+                      * one atomic step where the access is aligned (step.c) */
+  STEP_OP_PUSH,      /* x86-64 PUSH m64: [rsp - 8] <- memory, rsp -= 8 */
+  STEP_OP_POP        /* x86-64 POP m64: memory <- [rsp], rsp += 8 (ea computed after) */
+};
+
+/* x86-64 ALU operations of STEP_OP_ALU_LOAD and STEP_OP_RMW (the first eight in the
+ * order of the ModRM reg field of opcodes 80/81/83). */
+enum step_alu {
+  STEP_ALU_ADD, STEP_ALU_OR, STEP_ALU_ADC, STEP_ALU_SBB, STEP_ALU_AND, STEP_ALU_SUB,
+  STEP_ALU_XOR, STEP_ALU_CMP, STEP_ALU_TEST, STEP_ALU_INC, STEP_ALU_DEC, STEP_ALU_NOT,
+  STEP_ALU_NEG, STEP_ALU_SHL, STEP_ALU_SHR, STEP_ALU_SAR, STEP_ALU_XCHG, STEP_ALU_XADD,
+  STEP_ALU_CMPXCHG,
+  /* aarch64 atomics (LDADD ... SWP, CAS) */
+  STEP_ALU_A64_ADD, STEP_ALU_A64_CLR, STEP_ALU_A64_EOR, STEP_ALU_A64_SET, STEP_ALU_A64_SMAX,
+  STEP_ALU_A64_SMIN, STEP_ALU_A64_UMAX, STEP_ALU_A64_UMIN, STEP_ALU_A64_SWP, STEP_ALU_A64_CAS,
+  STEP_ALU_A64_CASP
+};
+
+/* Memory ordering of an aarch64 acquire/release access (STEP_ORD_* bits). */
+#define STEP_ORD_ACQ 1
+#define STEP_ORD_REL 2
+
+/* What an ALU step produces from the memory's old value: the new memory value (when
+ * write), and up to three registers with their whole new 64-bit values (x86-64: flags
+ * are regs[16]). */
+struct step_rmw {
+  uint64_t mem_new[2]; /* [1]: the second half of a 16-byte CASP */
+  int write;
+  int nout;
+  int out_reg[3];
+  uint64_t out_val[3];
 };
 
 /* Pseudo register numbers of the memory operand. */
@@ -68,6 +102,18 @@ struct step_insn {
   int64_t disp; /* displacement / immediate offset, sign-extended */
   int wb;       /* aarch64: STEP_WB_* */
   int esize;    /* aarch64: log2 of the access size of one register (0..4) */
+  int alu;      /* STEP_OP_ALU_LOAD, STEP_OP_RMW: enum step_alu */
+  int src;      /* the source register, or STEP_REG_NONE for an immediate (imm) */
+  int reg_dest; /* x86-64 ALU_LOAD: the result goes to rt (op r, m), not only flags */
+  int lock;     /* the access must be atomic (LOCK, XCHG, aarch64 atomics): refused if
+                 * unaligned */
+  int order;    /* aarch64: STEP_ORD_* */
+  int align;    /* the access must be aligned to its size (x86-64 MOVAPS, MOVAPD,
+                 * MOVDQA: the CPU raises #GP otherwise): refused if not */
+  int vex;      /* x86-64: VEX-encoded */
+  int upper;    /* reads or writes ctx->vext (x86-64: every VEX load, which zeroes the
+                 * register above what it loads, and the 256-bit stores; aarch64: v16..v31):
+                 * refused unless ctx->flags has MPSPROT_CTX_VEXT */
   /* Computed from the context's registers. */
   uint64_t ea;       /* effective address of the first byte accessed */
   uint64_t wb_value; /* the base register's value after writeback */
@@ -91,9 +137,25 @@ void step_x86_64_load(struct mpsprot_context *ctx, const struct step_insn *d,
 void step_aarch64_load(struct mpsprot_context *ctx, const struct step_insn *d,
                        const uint8_t *data);
 
+/* ALU steps: from the memory's old value (d->elem bytes, zero-extended), what the
+ * instruction writes (memory and registers).  Pure: reads ctx, changes nothing. */
+void step_x86_64_rmw(const struct mpsprot_context *ctx, const struct step_insn *d,
+                     const uint64_t old[2], struct step_rmw *out);
+void step_aarch64_rmw(const struct mpsprot_context *ctx, const struct step_insn *d,
+                      const uint64_t old[2], struct step_rmw *out);
+
 /* Applies writeback (aarch64) and advances ctx->pc past the instruction. */
 void step_x86_64_finish(struct mpsprot_context *ctx, const struct step_insn *d);
 void step_aarch64_finish(struct mpsprot_context *ctx, const struct step_insn *d);
+
+/* The 16 bytes of vector register n of the context: x86-64 xmm n (n < 16) and bits
+ * 128..255 of ymm n-16 (16 <= n < 32); aarch64 v n. */
+static inline uint8_t *step_vreg(struct mpsprot_context *ctx, int n) {
+  return n < 16 ? ctx->vregs[n] : ctx->vext[n - 16];
+}
+static inline const uint8_t *step_vreg_c(const struct mpsprot_context *ctx, int n) {
+  return n < 16 ? ctx->vregs[n] : ctx->vext[n - 16];
+}
 
 /* Little-endian helpers: registers are numbers, memory and vregs are bytes. */
 static inline uint64_t step_le_get(const uint8_t *p, int n) {

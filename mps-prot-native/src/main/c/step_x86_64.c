@@ -9,6 +9,8 @@
  *     sign-extended; without REX.W a 32-bit move; with 66 and no REX.W refused)
  *   66 0F 6E MOVD xmm,m32 (REX.W: MOVQ xmm,m64)     66 0F 7E MOVD m32,xmm (REX.W: m64)
  *   F3 0F 7E MOVQ xmm,m64                           66 0F D6 MOVQ m64,xmm
+ *   the ALU, compare, exchange and LOCK forms (step_x86_64_rmw below), PUSH/POP m64,
+ *   the SSE moves (0F 10/11/28/29/6F/7F, sse_kind) and their VEX forms (vex_decode)
  * with the prefixes 66 (operand size; mandatory prefix of the SSE forms), F3 (only as the
  * mandatory prefix of F3 0F 7E) and REX (W/R/X/B; it must be the last prefix), and every
  * ModRM/SIB memory form: mod 00/01/10, SIB with and without index (index 100 is "none"
@@ -17,9 +19,10 @@
  *
  * What is refused: register-direct ModRM (mod 11: no memory access), segment overrides
  * (26 2E 36 3E 64 65: the effective address would not be a linear address), 67 (32-bit
- * addressing), F0 LOCK, F2/F3 on anything but F3 0F 7E (REP, XACQUIRE/XRELEASE), a legacy
+ * addressing), F0 LOCK on anything but the read-modify-write forms, F2/F3 on anything but
+ * the SSE forms (REP, XACQUIRE/XRELEASE), a legacy
  * prefix or a second REX after REX (the hardware ignores such a REX; we do not guess),
- * VEX/EVEX/XOP, MMX forms (no MMX registers in the context), every other opcode, and any
+ * VEX outside vex_decode's moves, EVEX, XOP, MMX forms (no MMX registers in the context), every other opcode, and any
  * encoding longer than 15 bytes or than ctx->insn_len.
  *
  * Semantics: a 32-bit destination is zero-extended to 64 bits, 8- and 16-bit destinations
@@ -63,6 +66,145 @@ static int next_signed(struct cursor *c, int n, int64_t *out) {
   return 1;
 }
 
+static int modrm_tail(const struct mpsprot_context *ctx, struct step_insn *d, struct cursor *cp,
+                      int rex, int lock, int imm_size, int byte_reg, int need_reg0, int group,
+                      int opsize16, int b);
+
+/* The SSE moves between an XMM register and memory (0F 10/11/28/29/6F/7F), by their
+ * mandatory prefix (pp: 0 none, 1 66, 2 F3, 3 F2): elem bytes, load or store, and
+ * whether the memory must be 16-byte aligned (MOVAPS/MOVAPD/MOVDQA: the CPU raises #GP
+ * otherwise, which never reaches us as a page fault: d->align).
+ * Legacy SSE loads zero bits elem..127 (MOVSS/MOVSD from memory) and keep bits 128 and
+ * up of the YMM register: LOAD_V writes exactly the 16 bytes of the context's XMM. */
+static int sse_pp(int opsize16, int rep) {
+  if (rep && opsize16)
+    return -1;
+  return rep == 0xF3 ? 2 : rep == 0xF2 ? 3 : opsize16 ? 1 : 0;
+}
+
+static int sse_kind(int op, int pp, struct step_insn *d) {
+  switch (op) {
+  case 0x10:
+  case 0x11:
+    d->elem = pp == 2 ? 4 : pp == 3 ? 8 : 16;
+    break;
+  case 0x28:
+  case 0x29:
+    if (pp > 1)
+      return 0;
+    d->elem = 16;
+    d->align = 1;
+    break;
+  case 0x6F:
+  case 0x7F:
+    if (pp != 1 && pp != 2)
+      return 0; /* no prefix: MMX MOVQ */
+    d->elem = 16;
+    if (pp == 1)
+      d->align = 1; /* MOVDQA */
+    break;
+  default:
+    return 0;
+  }
+  d->op = (op == 0x11 || op == 0x29 || op == 0x7F) ? STEP_OP_STORE_V : STEP_OP_LOAD_V;
+  return 1;
+}
+
+static int sse_move(int op, int opsize16, int rep, struct step_insn *d) {
+  int pp = sse_pp(opsize16, rep);
+  return pp >= 0 && sse_kind(op, pp, d);
+}
+
+/* VEX (C5 xx / C4 xx xx), map 0F, vvvv 1111 (no second source), the moves between an
+ * XMM/YMM register and memory:
+ *   10/11 VMOVSS, VMOVSD (F3/F2; VEX.L ignored), VMOVUPS, VMOVUPD (none/66)
+ *   28/29 VMOVAPS, VMOVAPD (aligned to their size)   6F/7F VMOVDQA (66, aligned), VMOVDQU (F3)
+ *   66 6E VMOVD/VMOVQ xmm, m32/m64 (W)   F3 7E VMOVQ xmm, m64   66 7E VMOVD/VMOVQ m, xmm (W)
+ *   66 D6 VMOVQ m64, xmm  (these four VEX.L 0 only: L 1 is #UD)
+ * VEX.L 1 makes the packed forms 32 bytes (a YMM register).  A VEX load writes the whole
+ * register: the bytes it loads, zeroes up to bit 255 (in the context: vregs and vext), and
+ * the handler zeroes bits 256..511 of the ZMM register on an AVX-512 machine
+ * (prmc_x86_64.c); a 256-bit store reads vext.  Both need the XSAVE state that only the
+ * Linux signal frame carries: d->upper (step.c refuses them without MPSPROT_CTX_VEXT).
+ * 128-bit stores read only the XMM register. */
+static int vex_decode(const struct mpsprot_context *ctx, struct step_insn *d, struct cursor *c) {
+  int v0 = next_byte(c), v1 = next_byte(c), v2 = 0;
+  if (v0 < 0 || v1 < 0)
+    return 0;
+  int r = 0, x = 0, bb = 0, w = 0, vvvv, l, pp;
+  if (v0 == 0xC5) {
+    r = !((v1 >> 7) & 1);
+    vvvv = (v1 >> 3) & 0xF;
+    l = (v1 >> 2) & 1;
+    pp = v1 & 3;
+  } else {
+    v2 = next_byte(c);
+    if (v2 < 0)
+      return 0;
+    r = !((v1 >> 7) & 1);
+    x = !((v1 >> 6) & 1);
+    bb = !((v1 >> 5) & 1);
+    if ((v1 & 0x1F) != 1)
+      return 0; /* map 0F only */
+    w = (v2 >> 7) & 1;
+    vvvv = (v2 >> 3) & 0xF;
+    l = (v2 >> 2) & 1;
+    pp = v2 & 3;
+  }
+  if (vvvv != 0xF)
+    return 0;
+  int op = next_byte(c);
+  if (op < 0)
+    return 0;
+  d->nregs = 1;
+  d->opcode = 0xC500u | (uint32_t)op;
+  d->src = STEP_REG_NONE;
+  d->vex = 1;
+  switch (op) {
+  case 0x10:
+  case 0x11:
+  case 0x28:
+  case 0x29:
+  case 0x6F:
+  case 0x7F:
+    if (!sse_kind(op, pp, d))
+      return 0;
+    if (l && d->elem == 16)
+      d->elem = 32; /* VEX.256 (VMOVSS/VMOVSD ignore L) */
+    break;
+  case 0x6E: /* VMOVD/VMOVQ xmm, m (66, W selects) */
+    if (pp != 1 || l)
+      return 0;
+    d->op = STEP_OP_LOAD_V;
+    d->elem = w ? 8 : 4;
+    break;
+  case 0x7E:
+    if (l)
+      return 0;
+    if (pp == 1) { /* VMOVD/VMOVQ m, xmm */
+      d->op = STEP_OP_STORE_V;
+      d->elem = w ? 8 : 4;
+    } else if (pp == 2) { /* VMOVQ xmm, m64 */
+      d->op = STEP_OP_LOAD_V;
+      d->elem = 8;
+    } else {
+      return 0;
+    }
+    break;
+  case 0xD6: /* VMOVQ m64, xmm */
+    if (pp != 1 || l)
+      return 0;
+    d->op = STEP_OP_STORE_V;
+    d->elem = 8;
+    break;
+  default:
+    return 0;
+  }
+  d->upper = d->op == STEP_OP_LOAD_V || d->elem == 32;
+  int rex = 0x40 | (w << 3) | (r << 2) | (x << 1) | bb;
+  return modrm_tail(ctx, d, c, rex, 0, 0, 0, 0, 0, 0, op);
+}
+
 int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   memset(d, 0, sizeof *d);
   struct cursor c = {ctx->insn, ctx->insn_len, 0};
@@ -71,16 +213,20 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   if (c.avail > X86_MAX_LEN)
     c.avail = X86_MAX_LEN;
 
-  int opsize16 = 0, rep = 0, rex = 0, b;
+  int opsize16 = 0, rep = 0, rex = 0, lock = 0, b;
+  if (c.avail >= 1 && (c.p[0] == 0xC5 || c.p[0] == 0xC4))
+    return vex_decode(ctx, d, &c);
   for (;;) {
     b = next_byte(&c);
     if (b < 0)
       return 0;
-    if (b == 0x66 || b == 0xF2 || b == 0xF3) {
+    if (b == 0x66 || b == 0xF2 || b == 0xF3 || b == 0xF0) {
       if (rex)
         return 0; /* REX must be the last prefix */
       if (b == 0x66)
         opsize16 = 1;
+      else if (b == 0xF0)
+        lock = 1;
       else if (rep != 0 && rep != b)
         return 0; /* F2 and F3 together */
       else
@@ -93,17 +239,87 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
       rex = b;
       continue;
     }
-    break; /* every other prefix (F0, 67, segments, VEX, EVEX) falls through to refusal */
+    break; /* every other prefix (67, segments, VEX, EVEX) falls through to refusal */
   }
-  int rex_w = (rex >> 3) & 1, rex_r = (rex >> 2) & 1, rex_x = (rex >> 1) & 1, rex_b = rex & 1;
+  int rex_w = (rex >> 3) & 1;
   int osz = rex_w ? 8 : opsize16 ? 2 : 4;
   int imm_size = 0; /* bytes of immediate after the memory operand */
   int byte_reg = 0; /* the reg field names a byte register */
   int need_reg0 = 0;
+  int group = 0;    /* the ModRM reg field selects the operation (80 81 83 C0 ... FF) */
 
   d->nregs = 1;
   d->opcode = (uint32_t)b;
+  d->src = STEP_REG_NONE;
+  if (b < 0x40 && (b & 7) < 4) { /* 00..3B: ADD OR ADC SBB AND SUB XOR CMP, memory forms */
+    d->alu = b >> 3;
+    d->elem = (b & 1) ? osz : 1;
+    byte_reg = !(b & 1);
+    d->src = 0; /* the reg operand (set below) */
+    if (b & 2) { /* op r, r/m: memory is a source */
+      d->op = STEP_OP_ALU_LOAD;
+      d->reg_dest = 1;
+      d->dwidth = d->elem;
+    } else { /* op r/m, r */
+      d->op = d->alu == STEP_ALU_CMP ? STEP_OP_ALU_LOAD : STEP_OP_RMW;
+    }
+    goto modrm;
+  }
   switch (b) {
+  case 0x80: /* group 1 r/m8, imm8 */
+  case 0x81: /* group 1 r/m, imm16/32 */
+  case 0x83: /* group 1 r/m, imm8 sign-extended */
+    d->elem = b == 0x80 ? 1 : osz;
+    imm_size = b == 0x81 ? (osz == 2 ? 2 : 4) : 1;
+    group = 1;
+    break;
+  case 0xC0: /* shift group r/m8, imm8 */
+  case 0xC1:
+  case 0xD0: /* by 1 */
+  case 0xD1:
+  case 0xD2: /* by CL */
+  case 0xD3:
+    d->elem = (b & 1) ? osz : 1;
+    imm_size = b <= 0xC1 ? 1 : 0;
+    if (b == 0xD0 || b == 0xD1)
+      d->imm = 1;
+    if (b >= 0xD2)
+      d->src = 1; /* rcx */
+    group = 2;
+    break;
+  case 0xF6: /* group 3: TEST imm, NOT, NEG */
+  case 0xF7:
+    d->elem = b == 0xF6 ? 1 : osz;
+    group = 3;
+    break;
+  case 0xFE: /* group 4: INC, DEC r/m8 */
+  case 0xFF: /* group 5: INC, DEC, PUSH */
+    d->elem = b == 0xFE ? 1 : osz;
+    group = 5;
+    break;
+  case 0x8F: /* POP r/m64 */
+    if (opsize16)
+      return 0; /* POP m16: refused */
+    d->op = STEP_OP_POP;
+    d->elem = 8;
+    need_reg0 = 1;
+    break;
+  case 0x84: /* TEST r/m8, r8 */
+  case 0x85: /* TEST r/m, r */
+  case 0x86: /* XCHG r/m8, r8 */
+  case 0x87: /* XCHG r/m, r */
+    d->elem = (b & 1) ? osz : 1;
+    byte_reg = !(b & 1);
+    d->src = 0;
+    if (b <= 0x85) {
+      d->op = STEP_OP_ALU_LOAD;
+      d->alu = STEP_ALU_TEST;
+    } else {
+      d->op = STEP_OP_RMW;
+      d->alu = STEP_ALU_XCHG;
+      lock = 1; /* XCHG with memory is always locked */
+    }
+    break;
   case 0x88: /* MOV r/m8, r8 */
     d->op = STEP_OP_STORE;
     d->elem = 1;
@@ -175,11 +391,31 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
         return 0;
       }
       break;
+    case 0x10: /* MOVUPS/MOVUPD/MOVSS/MOVSD xmm, m */
+    case 0x11: /* ... m, xmm */
+    case 0x28: /* MOVAPS/MOVAPD xmm, m (aligned) */
+    case 0x29: /* ... m, xmm */
+    case 0x6F: /* 66: MOVDQA, F3: MOVDQU xmm, m */
+    case 0x7F: /* ... m, xmm */
+      if (!sse_move(b2, opsize16, rep, d))
+        return 0;
+      rep = 0; /* the mandatory prefix is consumed */
+      break;
     case 0xD6: /* 66 0F D6: MOVQ xmm/m64, xmm */
       if (!opsize16 || rep)
         return 0;
       d->op = STEP_OP_STORE_V;
       d->elem = 8;
+      break;
+    case 0xB0: /* CMPXCHG r/m8, r8 */
+    case 0xB1: /* CMPXCHG r/m, r */
+    case 0xC0: /* XADD r/m8, r8 */
+    case 0xC1: /* XADD r/m, r */
+      d->elem = (b2 & 1) ? osz : 1;
+      byte_reg = !(b2 & 1);
+      d->src = 0;
+      d->op = STEP_OP_RMW;
+      d->alu = b2 <= 0xB1 ? STEP_ALU_CMPXCHG : STEP_ALU_XADD;
       break;
     default:
       return 0;
@@ -189,18 +425,72 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   default:
     return 0;
   }
+modrm:;
   /* F2/F3 before a non-SSE opcode is REP or XACQUIRE/XRELEASE: refused. */
   if (rep && d->op != STEP_OP_LOAD_V)
     return 0;
+  return modrm_tail(ctx, d, &c, rex, lock, imm_size, byte_reg, need_reg0, group, opsize16, b);
+}
+
+/* The ModRM/SIB/displacement/immediate of the instruction and the effective address. */
+static int modrm_tail(const struct mpsprot_context *ctx, struct step_insn *d, struct cursor *cp,
+                      int rex, int lock, int imm_size, int byte_reg, int need_reg0, int group,
+                      int opsize16, int b) {
+  struct cursor c = *cp;
+  int rex_w = (rex >> 3) & 1, rex_r = (rex >> 2) & 1, rex_x = (rex >> 1) & 1, rex_b = rex & 1;
+  (void)rex_w;
 
   int modrm = next_byte(&c);
   if (modrm < 0)
     return 0;
   int mod = modrm >> 6, reg = ((modrm >> 3) & 7) | (rex_r << 3), rm = modrm & 7;
+  int digit = (modrm >> 3) & 7;
   if (mod == 3)
     return 0; /* register-direct: no memory access */
-  if (need_reg0 && ((modrm >> 3) & 7) != 0)
-    return 0; /* C6/C7 with reg != 0 (XABORT, XBEGIN, or undefined) */
+  if (need_reg0 && digit != 0)
+    return 0; /* C6/C7 with reg != 0 (XABORT, XBEGIN, or undefined); 8F /1..7 (XOP) */
+  switch (group) {
+  case 1: /* 80 81 83 /digit: ADD OR ADC SBB AND SUB XOR CMP, with an immediate */
+    d->alu = digit;
+    d->op = digit == STEP_ALU_CMP ? STEP_OP_ALU_LOAD : STEP_OP_RMW;
+    break;
+  case 2: /* C0 C1 D0..D3 /4 SHL, /5 SHR, /7 SAR (ROL..RCR and /6 refused) */
+    if (digit != 4 && digit != 5 && digit != 7)
+      return 0;
+    d->alu = digit == 4 ? STEP_ALU_SHL : digit == 5 ? STEP_ALU_SHR : STEP_ALU_SAR;
+    d->op = STEP_OP_RMW;
+    break;
+  case 3: /* F6 F7 /0 TEST imm, /2 NOT, /3 NEG (/1 undocumented, MUL..IDIV refused) */
+    if (digit == 0) {
+      d->alu = STEP_ALU_TEST;
+      d->op = STEP_OP_ALU_LOAD;
+      imm_size = d->elem == 1 ? 1 : d->elem == 2 ? 2 : 4;
+    } else if (digit == 2 || digit == 3) {
+      d->alu = digit == 2 ? STEP_ALU_NOT : STEP_ALU_NEG;
+      d->op = STEP_OP_RMW;
+    } else {
+      return 0;
+    }
+    break;
+  case 5: /* FE FF /0 INC, /1 DEC; FF /6 PUSH m64 */
+    if (digit == 0 || digit == 1) {
+      d->alu = digit == 0 ? STEP_ALU_INC : STEP_ALU_DEC;
+      d->op = STEP_OP_RMW;
+    } else if (digit == 6 && b == 0xFF && !opsize16) {
+      d->op = STEP_OP_PUSH;
+      d->elem = 8;
+    } else {
+      return 0;
+    }
+    break;
+  default:
+    break;
+  }
+  /* LOCK only on the read-modify-write forms that allow it (not the shifts). */
+  if (lock && (d->op != STEP_OP_RMW || d->alu == STEP_ALU_SHL || d->alu == STEP_ALU_SHR
+               || d->alu == STEP_ALU_SAR))
+    return 0;
+  d->lock = lock;
 
   d->index = STEP_REG_NONE;
   d->scale = 1;
@@ -233,6 +523,8 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
     if (!next_signed(&c, imm_size, &imm))
       return 0;
     d->imm = (uint64_t)imm;
+    if (group == 2)
+      d->imm &= 0xFF; /* a shift count is unsigned */
   }
   d->len = c.pos;
 
@@ -241,12 +533,18 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
     d->high8 = 1; /* AH, CH, DH, BH */
     d->rt = reg - 4;
   }
+  if (d->src == 0)
+    d->src = d->rt; /* the reg operand is the source */
   d->size = d->elem;
-  d->access = (d->op == STEP_OP_LOAD || d->op == STEP_OP_LOAD_V) ? MPSPROT_ACCESS_READ
-                                                                   : MPSPROT_ACCESS_WRITE;
+  d->access = (d->op == STEP_OP_LOAD || d->op == STEP_OP_LOAD_V || d->op == STEP_OP_ALU_LOAD
+               || d->op == STEP_OP_PUSH)
+                  ? MPSPROT_ACCESS_READ
+                  : MPSPROT_ACCESS_WRITE;
   uint64_t ea = (uint64_t)d->disp;
   if (d->base == STEP_REG_RIP)
     ea += ctx->pc + (uint64_t)d->len;
+  else if (d->base == 4 && d->op == STEP_OP_POP)
+    ea += ctx->regs[4] + 8; /* POP computes its address after incrementing rsp */
   else if (d->base != STEP_REG_NONE)
     ea += ctx->regs[d->base];
   if (d->index != STEP_REG_NONE)
@@ -268,8 +566,10 @@ void step_x86_64_store_data(const struct mpsprot_context *ctx, const struct step
   case STEP_OP_STORE_IMM:
     step_le_put(data, d->elem, d->imm);
     break;
-  case STEP_OP_STORE_V:
-    memcpy(data, ctx->vregs[d->rt], (size_t)d->elem);
+  case STEP_OP_STORE_V: /* a 32-byte store: the YMM register's upper half from vext */
+    memcpy(data, ctx->vregs[d->rt], (size_t)(d->elem < 16 ? d->elem : 16));
+    if (d->elem > 16)
+      memcpy(data + 16, ctx->vext[d->rt], (size_t)(d->elem - 16));
     break;
   default:
     break;
@@ -302,8 +602,15 @@ static void write_gpr(struct mpsprot_context *ctx, int r, int width, int high8, 
 void step_x86_64_load(struct mpsprot_context *ctx, const struct step_insn *d,
                       const uint8_t *data) {
   if (d->op == STEP_OP_LOAD_V) {
+    /* Legacy SSE: the XMM register (MOVSS/MOVSD/MOVD/MOVQ zero the rest of it), bits 128
+     * and up kept.  VEX: the whole YMM register (bits 256 and up: prmc_x86_64.c). */
     memset(ctx->vregs[d->rt], 0, sizeof ctx->vregs[d->rt]);
-    memcpy(ctx->vregs[d->rt], data, (size_t)d->elem);
+    memcpy(ctx->vregs[d->rt], data, (size_t)(d->elem < 16 ? d->elem : 16));
+    if (d->vex) {
+      memset(ctx->vext[d->rt], 0, sizeof ctx->vext[d->rt]);
+      if (d->elem > 16)
+        memcpy(ctx->vext[d->rt], data + 16, (size_t)(d->elem - 16));
+    }
     return;
   }
   uint64_t v = step_le_get(data, d->elem);
@@ -314,4 +621,202 @@ void step_x86_64_load(struct mpsprot_context *ctx, const struct step_insn *d,
 
 void step_x86_64_finish(struct mpsprot_context *ctx, const struct step_insn *d) {
   ctx->pc += (uint64_t)d->len;
+}
+
+/* ---- ALU semantics (STEP_OP_ALU_LOAD, STEP_OP_RMW) -------------------------------
+ * Flags as the Intel SDM defines them: CF, PF, AF, ZF, SF, OF from the result for ADD,
+ * ADC, SUB, SBB, CMP, NEG, XADD, CMPXCHG; INC and DEC keep CF; AND, OR, XOR, TEST clear
+ * CF and OF; NOT, XCHG change none.  Where the SDM leaves a flag undefined we choose:
+ * AF = 0 after AND/OR/XOR/TEST and after a shift by a non-zero count, OF by the count-1
+ * formula for every count (SHL: MSB(result) ^ CF; SHR: MSB(operand); SAR: 0), CF = 0
+ * (SHL, SHR) or the sign (SAR) for counts above the width of an 8- or 16-bit operand.
+ * A shift by 0 (after masking the count to 5 bits, 6 with REX.W) changes no flags. */
+#define F_CF 0x001u
+#define F_PF 0x004u
+#define F_AF 0x010u
+#define F_ZF 0x040u
+#define F_SF 0x080u
+#define F_OF 0x800u
+#define F_STATUS (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+#define RFLAGS 16
+
+static uint64_t width_mask(int bits) { return bits >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << bits) - 1; }
+
+static uint64_t flags_szp(uint64_t r, int bits) {
+  uint64_t f = 0;
+  if ((r & width_mask(bits)) == 0)
+    f |= F_ZF;
+  if ((r >> (bits - 1)) & 1)
+    f |= F_SF;
+  unsigned p = (unsigned)(r & 0xFF);
+  p ^= p >> 4;
+  p ^= p >> 2;
+  p ^= p >> 1;
+  if ((p & 1) == 0)
+    f |= F_PF;
+  return f;
+}
+
+/* a + b + c (add) or a - b - c (!add), masked to bits; the status flags in *f. */
+static uint64_t arith(int add, int bits, uint64_t a, uint64_t b, uint64_t c, uint64_t *f) {
+  uint64_t m = width_mask(bits), r;
+  uint64_t cf, of;
+  a &= m;
+  b &= m;
+  if (add) {
+    r = (a + b + c) & m;
+    cf = (((a & b) | ((a | b) & ~r)) >> (bits - 1)) & 1;
+    of = (((a ^ r) & (b ^ r)) >> (bits - 1)) & 1;
+  } else {
+    r = (a - b - c) & m;
+    cf = (((~a & b) | ((~a | b) & r)) >> (bits - 1)) & 1;
+    of = (((a ^ b) & (a ^ r)) >> (bits - 1)) & 1;
+  }
+  *f = flags_szp(r, bits) | (cf ? F_CF : 0) | (of ? F_OF : 0) | ((((a ^ b ^ r) >> 4) & 1) ? F_AF : 0);
+  return r;
+}
+
+static uint64_t reg_value(const struct mpsprot_context *ctx, int r, int width, int high8) {
+  if (high8)
+    return (ctx->regs[r] >> 8) & 0xFF;
+  return ctx->regs[r] & width_mask(8 * width);
+}
+
+/* The register's whole value after writing v with write_gpr's semantics. */
+static uint64_t reg_merge(uint64_t old, int width, int high8, uint64_t v) {
+  switch (width) {
+  case 1:
+    return high8 ? (old & ~(uint64_t)0xFF00) | ((v & 0xFF) << 8) : (old & ~(uint64_t)0xFF) | (v & 0xFF);
+  case 2:
+    return (old & ~(uint64_t)0xFFFF) | (v & 0xFFFF);
+  case 4:
+    return v & 0xFFFFFFFFu;
+  default:
+    return v;
+  }
+}
+
+static void out_reg(struct step_rmw *out, int r, uint64_t v) {
+  out->out_reg[out->nout] = r;
+  out->out_val[out->nout++] = v;
+}
+
+void step_x86_64_rmw(const struct mpsprot_context *ctx, const struct step_insn *d,
+                     const uint64_t old[2], struct step_rmw *out) {
+  int n = d->elem, bits = 8 * n;
+  uint64_t m = width_mask(bits), mem = old[0] & m, fl = ctx->regs[RFLAGS];
+  uint64_t cf = fl & F_CF, f = 0, r = 0;
+  int set_flags = 1, keep_cf = 0;
+  uint64_t src;
+  if (d->src == STEP_REG_NONE)
+    src = d->imm & m;
+  else if (d->alu == STEP_ALU_SHL || d->alu == STEP_ALU_SHR || d->alu == STEP_ALU_SAR)
+    src = ctx->regs[1] & 0xFF; /* CL */
+  else
+    src = reg_value(ctx, d->src, n, d->high8);
+  out->nout = 0;
+  out->write = 0;
+  out->mem_new[1] = 0;
+  uint64_t a = mem, b = src;
+  if (d->op == STEP_OP_ALU_LOAD && d->reg_dest) {
+    a = reg_value(ctx, d->rt, n, d->high8);
+    b = mem;
+  }
+  switch (d->alu) {
+  case STEP_ALU_ADD:
+  case STEP_ALU_ADC:
+    r = arith(1, bits, a, b, d->alu == STEP_ALU_ADC ? cf : 0, &f);
+    break;
+  case STEP_ALU_SUB:
+  case STEP_ALU_SBB:
+  case STEP_ALU_CMP:
+    r = arith(0, bits, a, b, d->alu == STEP_ALU_SBB ? cf : 0, &f);
+    break;
+  case STEP_ALU_AND:
+  case STEP_ALU_TEST:
+    r = a & b;
+    f = flags_szp(r, bits);
+    break;
+  case STEP_ALU_OR:
+    r = a | b;
+    f = flags_szp(r, bits);
+    break;
+  case STEP_ALU_XOR:
+    r = a ^ b;
+    f = flags_szp(r, bits);
+    break;
+  case STEP_ALU_INC:
+  case STEP_ALU_DEC:
+    r = arith(d->alu == STEP_ALU_INC, bits, a, 1, 0, &f);
+    keep_cf = 1;
+    break;
+  case STEP_ALU_NOT:
+    r = ~a & m;
+    set_flags = 0;
+    break;
+  case STEP_ALU_NEG:
+    r = arith(0, bits, 0, a, 0, &f);
+    break;
+  case STEP_ALU_SHL:
+  case STEP_ALU_SHR:
+  case STEP_ALU_SAR: {
+    unsigned count = (unsigned)(b & (bits == 64 ? 63 : 31));
+    if (count == 0) {
+      r = a;
+      set_flags = 0;
+      break;
+    }
+    uint64_t sa = step_sext(a, bits), c, msb;
+    if (d->alu == STEP_ALU_SHL) {
+      r = count >= (unsigned)bits ? 0 : (a << count) & m;
+      c = count > (unsigned)bits ? 0 : (a >> (bits - count)) & 1;
+      msb = (r >> (bits - 1)) & 1;
+      f = flags_szp(r, bits) | (c ? F_CF : 0) | ((msb ^ c) ? F_OF : 0);
+    } else if (d->alu == STEP_ALU_SHR) {
+      r = count >= (unsigned)bits ? 0 : a >> count;
+      c = count > (unsigned)bits ? 0 : (a >> (count - 1)) & 1;
+      f = flags_szp(r, bits) | (c ? F_CF : 0) | (((a >> (bits - 1)) & 1) ? F_OF : 0);
+    } else {
+      unsigned k = count >= (unsigned)bits ? (unsigned)bits - 1 : count;
+      r = (uint64_t)((int64_t)sa >> k) & m;
+      c = count > (unsigned)bits ? (a >> (bits - 1)) & 1 : (uint64_t)((int64_t)sa >> (count - 1)) & 1;
+      f = flags_szp(r, bits) | (c ? F_CF : 0);
+    }
+    break;
+  }
+  case STEP_ALU_XCHG:
+    r = src;
+    set_flags = 0;
+    out_reg(out, d->rt, reg_merge(ctx->regs[d->rt], n, d->high8, mem));
+    break;
+  case STEP_ALU_XADD:
+    r = arith(1, bits, mem, src, 0, &f);
+    out_reg(out, d->rt, reg_merge(ctx->regs[d->rt], n, d->high8, mem));
+    break;
+  case STEP_ALU_CMPXCHG: {
+    uint64_t acc = ctx->regs[0] & m;
+    arith(0, bits, acc, mem, 0, &f);
+    if (acc == mem) {
+      r = src;
+    } else {
+      r = mem;
+      out_reg(out, 0, reg_merge(ctx->regs[0], n, 0, mem)); /* the accumulator <- memory */
+    }
+    break;
+  }
+  default:
+    set_flags = 0;
+    break;
+  }
+  if (d->op == STEP_OP_RMW) {
+    out->write = !(d->alu == STEP_ALU_CMPXCHG && r == mem && (ctx->regs[0] & m) != mem);
+    out->mem_new[0] = r & m;
+  } else if (d->reg_dest && d->alu != STEP_ALU_CMP && d->alu != STEP_ALU_TEST) {
+    out_reg(out, d->rt, reg_merge(ctx->regs[d->rt], n, d->high8, r));
+  }
+  if (set_flags) {
+    if (keep_cf)
+      f = (f & ~(uint64_t)F_CF) | cf;
+    out_reg(out, RFLAGS, (fl & ~(uint64_t)F_STATUS) | f);
+  }
 }

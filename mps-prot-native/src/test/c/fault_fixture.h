@@ -269,16 +269,19 @@ static void resolver_start(struct resolver *s, struct region *r, int unprotect_p
 /* The Windows x64 convention passes p in rcx and v in rdx: the accessors' store, like
  * plain_store's, is mov %edx,(%rcx). */
 __attribute__((noinline)) static void locked_inc(volatile uint32_t *p) {
-  __asm__ volatile("lock incl (%0)" : : "c"(p) : "memory");
+  /* ds: lock incl (%rcx), bytes written out (the assembler drops a redundant DS):
+   * the decoders step LOCK INC, but not with a segment override */
+  __asm__ volatile(".byte 0x3e, 0xf0, 0xff, 0x01" : : "c"(p) : "memory");
 }
 
 __attribute__((noinline)) static void plain_store(volatile uint32_t *p, uint32_t v) {
   __asm__ volatile("movl %1, (%0)" : : "c"(p), "d"(v) : "memory");
 }
 #elif defined(__x86_64__)
-/* lock incl (%rdi): a read-modify-write the decoders refuse (LOCK prefix). */
+/* ds: lock incl (%rdi): a read-modify-write the decoders refuse (they step LOCK INC, but
+ * not with a segment override). */
 __attribute__((noinline, noipa)) static void locked_inc(volatile uint32_t *p) {
-  __asm__ volatile("lock incl (%0)" : : "D"(p) : "memory");
+  __asm__ volatile(".byte 0x3e, 0xf0, 0xff, 0x07" : : "D"(p) : "memory"); /* ds: lock incl (%rdi) */
 }
 
 __attribute__((noinline, noipa)) static void plain_store(volatile uint32_t *p, uint32_t v) {

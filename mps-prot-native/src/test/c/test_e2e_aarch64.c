@@ -190,6 +190,57 @@ struct cpu {
   X(ldp_sp_post, SP_IN "ldp x0, x3, [sp], #32" SP_OUT, RD, 16, 0x100, 0, 0)              \
   X(str_sp_pre, SP_IN "str x3, [sp, #-16]!" SP_OUT, WR, 8, 0x100, 0, -16)                \
   X(stp_sp_post, SP_IN "stp x3, x4, [sp], #-32" SP_OUT, WR, 16, 0x100, 0, 0)
+/* Issue 12: the ordered, LSE and RCpc forms and v16..v31 (the vector registers above v3
+ * are copied into v0..v3 natively after the stepped instruction).  CAS comparands: x4
+ * (and x5 for CASP) hold the memory at ea when x2 is CMP_MEM (init_cpu), so both the
+ * equal and (x0 as comparand) the unequal outcome run. */
+#define CMP_MEM 0xC0FFEEull
+#define CASES_V8(X)                                                                      \
+  X(ldar_x, "ldar x0, [x1]", RD, 8, 0x100, 0, 0)                                         \
+  X(ldar_w, "ldar w0, [x1]", RD, 4, 0x100, 0, 0)                                         \
+  X(ldarb, "ldarb w0, [x1]", RD, 1, 0x100, 0, 0)                                         \
+  X(ldarh, "ldarh w0, [x1]", RD, 2, 0x100, 0, 0)                                         \
+  X(stlr_x, "stlr x3, [x1]", WR, 8, 0x100, 0, 0)                                         \
+  X(stlr_w, "stlr w3, [x1]", WR, 4, 0x100, 0, 0)                                         \
+  X(stlrb, "stlrb w3, [x1]", WR, 1, 0x100, 0, 0)                                         \
+  X(stlrh, "stlrh w3, [x1]", WR, 2, 0x100, 0, 0)                                         \
+  X(ldr_q20, "ldr q20, [x1, #16]\n\tmov v0.16b, v20.16b", RD, 16, 0x100, 0, 16)           \
+  X(ldr_d17, "ldr d17, [x1, #8]\n\tmov v0.16b, v17.16b", RD, 8, 0x100, 0, 8)              \
+  X(str_q21, "mov v21.16b, v1.16b\n\tstr q21, [x1, #16]", WR, 16, 0x100, 0, 16)           \
+  X(ldp_q30, "ldp q30, q31, [x1, #32]\n\tmov v2.16b, v30.16b\n\tmov v3.16b, v31.16b", RD,  \
+    32, 0x100, 0, 32)                                                                    \
+  X(stp_s16, "mov v16.16b, v1.16b\n\tmov v31.16b, v2.16b\n\tstp s16, s31, [x1, #-8]", WR,  \
+    8, 0x100, 0, -8)
+#define ARCH84 ".arch armv8.4-a\n\t"
+#define CASES_LSE(X)                                                                     \
+  X(ldadd_x, ARCH84 "ldadd x3, x0, [x1]", WR, 8, 0x100, 0, 0)                            \
+  X(ldaddal_w, ARCH84 "ldaddal w3, w0, [x1]", WR, 4, 0x100, 0, 0)                        \
+  X(ldclrb, ARCH84 "ldclrb w3, w0, [x1]", WR, 1, 0x100, 0, 0)                            \
+  X(ldeorh, ARCH84 "ldeorh w3, w0, [x1]", WR, 2, 0x100, 0, 0)                            \
+  X(ldsetl_x, ARCH84 "ldsetl x3, x0, [x1]", WR, 8, 0x100, 0, 0)                          \
+  X(ldsmax_x, ARCH84 "ldsmax x3, x0, [x1]", WR, 8, 0x100, 0, 0)                          \
+  X(ldsminah, ARCH84 "ldsminah w3, w0, [x1]", WR, 2, 0x100, 0, 0)                        \
+  X(ldumaxa_w, ARCH84 "ldumaxa w3, w0, [x1]", WR, 4, 0x100, 0, 0)                        \
+  X(lduminb, ARCH84 "lduminb w4, w0, [x1]", WR, 1, 0x100, 0, 0)                          \
+  X(swp_x, ARCH84 "swp x3, x0, [x1]", WR, 8, 0x100, 0, 0)                                \
+  X(swpalb, ARCH84 "swpalb w3, w0, [x1]", WR, 1, 0x100, 0, 0)                            \
+  X(stadd_x, ARCH84 "stadd x3, [x1]", WR, 8, 0x100, 0, 0)                                \
+  X(stsmaxl_w, ARCH84 "stsmaxl w4, [x1]", WR, 4, 0x100, 0, 0)                            \
+  X(cas_x_ne, ARCH84 "cas x0, x3, [x1]", WR, 8, 0x100, 0, 0)                             \
+  X(cas_x_eq, ARCH84 "cas x4, x3, [x1]", WR, 8, 0x100, CMP_MEM, 0)                       \
+  X(casal_w_eq, ARCH84 "casal w4, w3, [x1]", WR, 4, 0x100, CMP_MEM, 0)                   \
+  X(casab_eq, ARCH84 "casab w4, w3, [x1]", WR, 1, 0x100, CMP_MEM, 0)                     \
+  X(caslh_ne, ARCH84 "caslh w0, w3, [x1]", WR, 2, 0x100, 0, 0)                           \
+  X(casp_x_eq, ARCH84 "casp x4, x5, x6, x7, [x1]", WR, 16, 0x100, CMP_MEM, 0)            \
+  X(caspal_x_ne, ARCH84 "caspal x4, x5, x6, x7, [x1]", WR, 16, 0x100, 0, 0)              \
+  X(casp_w_eq, ARCH84 "casp w4, w5, w6, w7, [x1]", WR, 8, 0x100, CMP_MEM, 0)
+#define CASES_RCPC(X)                                                                    \
+  X(ldapr_x, ARCH84 "ldapr x0, [x1]", RD, 8, 0x100, 0, 0)                                \
+  X(ldaprb, ARCH84 "ldaprb w0, [x1]", RD, 1, 0x100, 0, 0)                                \
+  X(ldapur_w, ARCH84 "ldapur w0, [x1, #-4]", RD, 4, 0x100, 0, -4)                        \
+  X(ldapursh_x, ARCH84 "ldapursh x0, [x1, #6]", RD, 2, 0x100, 0, 6)                      \
+  X(stlur_x, ARCH84 "stlur x3, [x1, #8]", WR, 8, 0x100, 0, 8)                            \
+  X(stlurb, ARCH84 "stlurb w3, [x1, #-1]", WR, 1, 0x100, 0, -1)
 #define SP_IN "mov x17, sp\n\tmov sp, x1\n\t"
 #define SP_OUT "\n\tmov x1, sp\n\tmov sp, x17"
 
@@ -199,9 +250,12 @@ struct cpu {
                      :                                                                   \
                      : "r"(c)                                                            \
                      : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x16", "x17", "v0",  \
-                       "v1", "v2", "v3", "memory");                                      \
+                       "v1", "v2", "v3", "v16", "v17", "v20", "v21", "v30", "v31", "memory"); \
   }
 CASES(CASE_FN)
+CASES_V8(CASE_FN)
+CASES_LSE(CASE_FN)
+CASES_RCPC(CASE_FN)
 
 struct e2e_case {
   const char *insn;
@@ -210,10 +264,16 @@ struct e2e_case {
   int64_t off;
   uint64_t x2;
   int64_t ea;
+  unsigned long hwcap; /* the CPU features the instruction needs (AT_HWCAP bits) */
 };
 #define CASE_ENTRY(id, insn, access, size, off, x2, ea) \
-  {insn, id, access, size, off, (uint64_t)(x2), ea},
-static const struct e2e_case cases[] = {CASES(CASE_ENTRY)};
+  {insn, id, access, size, off, (uint64_t)(x2), ea, 0},
+#define CASE_LSE(id, insn, access, size, off, x2, ea) \
+  {insn, id, access, size, off, (uint64_t)(x2), ea, HWCAP_ATOMICS},
+#define CASE_RCPC(id, insn, access, size, off, x2, ea) \
+  {insn, id, access, size, off, (uint64_t)(x2), ea, HWCAP_LRCPC | HWCAP_ILRCPC},
+static const struct e2e_case cases[] = {CASES(CASE_ENTRY) CASES_V8(CASE_ENTRY)
+                                            CASES_LSE(CASE_LSE) CASES_RCPC(CASE_RCPC)};
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
 /* ---- The STEP runs ------------------------------------------------------------------ */
@@ -260,6 +320,14 @@ static void init_cpu(struct cpu *c, uint8_t *buf, const struct e2e_case *t, int 
   c->x[2] = t->x2;
   c->x[3] = 0xF1E2D3C4B5A69788ull; /* store data: top bits set in every width */
   c->x[4] = 0x0817263544536271ull;
+  if (t->x2 == CMP_MEM) { /* CAS comparands: the memory at ea (the copy holds the same) */
+    const uint8_t *m = copy + pg * page + t->off + t->ea;
+    c->x[2] = 0;
+    c->x[4] = le(m, 8);
+    c->x[5] = t->size == 8 && strstr(t->insn, "casp") ? le(m + 4, 4) : le(m + 8, 8);
+    if (t->size == 8 && strstr(t->insn, "casp"))
+      c->x[4] &= 0xFFFFFFFFu;
+  }
 }
 
 static int runs, run_failures;
@@ -435,8 +503,13 @@ static void test_step(void) {
   CHECK(mpsprot_protect(slot, NA_PAGE * page, page, MPSPROT_ACCESS_ALL, &rf) == 0,
         "protect no access");
 
-  int loads = 0, stores = 0;
+  int loads = 0, stores = 0, skipped = 0;
+  unsigned long hwcap = getauxval(AT_HWCAP);
   for (int k = 0; k < NCASES; k++) {
+    if ((cases[k].hwcap & hwcap) != cases[k].hwcap) {
+      skipped++;
+      continue;
+    }
     for (int top = 0; top <= 1; top++) {
       if (cases[k].access == WR)
         run_case(k, RO_PAGE, top);
@@ -447,9 +520,9 @@ static void test_step(void) {
     else
       stores++;
   }
-  printf("test_e2e_aarch64: note: %d instruction forms (%d loads, %d stores), %d stepped runs, "
-         "%d with a difference\n",
-         NCASES, loads, stores, runs, run_failures);
+  printf("test_e2e_aarch64: note: %d instruction forms (%d loads, %d stores; %d skipped: the "
+         "CPU lacks LSE or RCpc), %d stepped runs, %d with a difference\n",
+         NCASES - skipped, loads, stores, skipped, runs, run_failures);
   test_sve_upper_bits();
   CHECK(strcmp(os_perms((uintptr_t)(base + RO_PAGE * page)), "r-") == 0,
         "maps: the read-only page stays read-only: %s",

@@ -145,7 +145,7 @@ static void test_fields(void) {
   for (int i = 0; i < 31; i++)
     regs_ok &= c.regs[i] == 0x1000 + (uint64_t)i;
   CHECK(regs_ok && c.regs[31] == 0x7ffff000, "x0..x30, and sp in regs[31]");
-  CHECK(c.arch == MPSPROT_ARCH_AARCH64 && c.slot == -1 && c.flags == 0, "arch, slot, flags %#x",
+  CHECK(c.arch == MPSPROT_ARCH_AARCH64 && c.slot == -1 && (c.flags & ~MPSPROT_CTX_VEXT) == 0, "arch, slot, flags %#x",
         c.flags);
   CHECK(c.tid == (int32_t)syscall(SYS_gettid), "tid");
   CHECK(c.ucontext == (uint64_t)(uintptr_t)&f.uc, "ucontext");
@@ -155,6 +155,8 @@ static void test_fields(void) {
     zero &= c.insn[i] == 0;
   CHECK(zero, "insn bytes after the word are zero");
   CHECK(memcmp(c.vregs, fp + 16, sizeof c.vregs) == 0, "v0..v15 from the FPSIMD record");
+  CHECK(memcmp(c.vext, fp + 16 + 256, sizeof c.vext) == 0 && (c.flags & MPSPROT_CTX_VEXT),
+        "v16..v31 from the FPSIMD record into vext, MPSPROT_CTX_VEXT set");
   CHECK(c.access == RD, "no ESR: the kind from the instruction (ldr): %d", c.access);
 
   /* No FPSIMD record: vregs are zero. */
@@ -164,11 +166,12 @@ static void test_fields(void) {
   uint8_t zeros[sizeof c.vregs];
   memset(zeros, 0, sizeof zeros);
   CHECK(memcmp(c.vregs, zeros, sizeof zeros) == 0, "no FPSIMD record: vregs zero");
+  CHECK(!(c.flags & MPSPROT_CTX_VEXT), "no FPSIMD record: no MPSPROT_CTX_VEXT");
 
   /* An instruction that is no load or store: both. */
   frame_init(&f, INSN_NOP);
   end(&f);
-  CHECK(capture(&f, &c, data + 0x18) == PRMC_DATA && c.access == RW && c.flags == 0,
+  CHECK(capture(&f, &c, data + 0x18) == PRMC_DATA && c.access == RW && (c.flags & ~MPSPROT_CTX_VEXT) == 0,
         "unknown kind: READ|WRITE, %d", c.access);
 
   /* A pc that is not 4-aligned (never fetched): no bytes, both kinds. */
@@ -205,7 +208,7 @@ static void test_esr(void) {
     int r = capture(&f, &c, data + 0x18);
     CHECK(r == t[i].result, "%s: result %d", t[i].what, r);
     if (r == PRMC_DATA)
-      CHECK(c.access == t[i].access && c.flags == t[i].flags, "%s: access %d flags %#x",
+      CHECK(c.access == t[i].access && (c.flags & ~MPSPROT_CTX_VEXT) == t[i].flags, "%s: access %d flags %#x",
             t[i].what, c.access, c.flags);
   }
 
@@ -238,7 +241,7 @@ static void test_walk_stops(void) {
     put32(next, ESR_MAGIC_);
     put32(next + 4, 16);
     put64(next + 8, ESR(0x24, 1));
-    CHECK(capture(&f, &c, data + 0x18) == PRMC_DATA && c.access == RD && c.flags == 0,
+    CHECK(capture(&f, &c, data + 0x18) == PRMC_DATA && c.access == RD && (c.flags & ~MPSPROT_CTX_VEXT) == 0,
           "a record of size %u ends the walk: access %d flags %#x", bad_size[i], c.access,
           c.flags);
   }
@@ -249,7 +252,7 @@ static void test_walk_stops(void) {
   put32(r, ESR_MAGIC_);
   put32(r + 4, (uint32_t)(f.end - r) + 16);
   put64(r + 8, ESR(0x24, 1));
-  CHECK(capture(&f, &c, data + 0x18) == PRMC_DATA && c.access == RD && c.flags == 0,
+  CHECK(capture(&f, &c, data + 0x18) == PRMC_DATA && c.access == RD && (c.flags & ~MPSPROT_CTX_VEXT) == 0,
         "a record past the end is not used");
   /* A walk with no terminator at all (every record valid, __reserved full of them). */
   frame_init(&f, INSN_LDR);
@@ -311,7 +314,7 @@ static void test_extra(void) {
   esr(&blk, ESR(0x24, 1));
   end(&blk);
   put64(x + 8, (uint64_t)(uintptr_t)extra_block + 1024 + 8);
-  CHECK(capture(&f, &c, data + 0x18) == PRMC_DATA && c.access == RD && c.flags == 0,
+  CHECK(capture(&f, &c, data + 0x18) == PRMC_DATA && c.access == RD && (c.flags & ~MPSPROT_CTX_VEXT) == 0,
         "misaligned extra block ignored");
 }
 
@@ -381,6 +384,16 @@ static void test_restore(void) {
   for (int i = 0; i < 16; i++)
     ok &= fp[16 + 15 * 16 + i] == 0x77 && fp[16 + 16 * 16 + i] == (unsigned char)(16 * 16 + i);
   CHECK(ok, "FPSIMD only: v15 written, v16 untouched");
+  frame_init(&f, INSN_LDR);
+  fp = fpsimd(&f);
+  end(&f);
+  capture(&f, &c, data + 0x18);
+  memset(c.vext[13], 0x29, 16); /* v29 */
+  prmc_restore(&f.uc, &c);
+  ok = 1;
+  for (int i = 0; i < 16; i++)
+    ok &= fp[16 + 29 * 16 + i] == 0x29 && fp[16 + 28 * 16 + i] == (unsigned char)(28 * 16 + i);
+  CHECK(ok, "FPSIMD only: v29 written from vext, v28 untouched");
   frame_init(&f, INSN_LDR);
   end(&f);
   capture(&f, &c, data + 0x18);

@@ -71,10 +71,36 @@ static void hex_disp(char *out, size_t n, int64_t disp, int is_unsigned) {
     snprintf(out, n, "0x%" PRIx64, (uint64_t)disp);
 }
 
+static void x86_mem(const struct mpsprot_context *ctx, const struct step_insn *dp, char *out,
+                    size_t n, const char *mn, const char *reg);
+
 static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
   struct step_insn d;
   if (!step_x86_64_decode(ctx, &d)) {
     snprintf(out, n, "REFUSE");
+    return;
+  }
+  static const char *const alu_mn[] = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp",
+                                       "test", "inc", "dec", "not", "neg", "shl", "shr", "sar",
+                                       "xchg", "xadd", "cmpxchg"};
+  if (d.op == STEP_OP_ALU_LOAD || d.op == STEP_OP_RMW || d.op == STEP_OP_PUSH
+      || d.op == STEP_OP_POP) {
+    char mnb[24], reg[40];
+    const char *m0 = d.op == STEP_OP_PUSH ? "push" : d.op == STEP_OP_POP ? "pop" : alu_mn[d.alu];
+    snprintf(mnb, sizeof mnb, "%s%s", d.lock && d.alu != STEP_ALU_XCHG ? "lock." : "", m0);
+    uint64_t m = d.elem == 8 ? ~0ull : (1ull << (8 * d.elem)) - 1;
+    if (d.op == STEP_OP_PUSH || d.op == STEP_OP_POP || d.alu == STEP_ALU_INC
+        || d.alu == STEP_ALU_DEC || d.alu == STEP_ALU_NOT || d.alu == STEP_ALU_NEG)
+      snprintf(reg, sizeof reg, "none");
+    else if (d.opcode == 0xD0 || d.opcode == 0xD1)
+      snprintf(reg, sizeof reg, "1");
+    else if (d.opcode == 0xD2 || d.opcode == 0xD3)
+      snprintf(reg, sizeof reg, "cl");
+    else if (d.src == STEP_REG_NONE)
+      snprintf(reg, sizeof reg, "0x%" PRIx64, d.imm & m);
+    else
+      snprintf(reg, sizeof reg, "%s", x86_reg(d.rt, d.elem, d.high8));
+    x86_mem(ctx, &d, out, n, mnb, reg);
     return;
   }
   const char *mn = "?";
@@ -91,9 +117,40 @@ static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
   case 0x0FBE: case 0x0FBF:
     mn = "movsx";
     break;
-  default:
-    mn = d.elem == 4 ? "movd" : "movq";
+  default: {
+    /* the SSE/VEX moves: the name from the opcode and the mandatory prefix */
+    static char vname[16];
+    int pp = 0, i = 0;
+    if (d.vex) {
+      pp = ctx->insn[0] == 0xC5 ? ctx->insn[1] & 3 : ctx->insn[2] & 3;
+    } else {
+      for (; i < ctx->insn_len && (ctx->insn[i] == 0x66 || ctx->insn[i] == 0xF2 || ctx->insn[i] == 0xF3 || (ctx->insn[i] & 0xF0) == 0x40); i++)
+        if (ctx->insn[i] == 0x66 && pp == 0)
+          pp = 1;
+        else if (ctx->insn[i] == 0xF3)
+          pp = 2;
+        else if (ctx->insn[i] == 0xF2)
+          pp = 3;
+    }
+    const char *base = d.elem == 4 ? "movd" : "movq";
+    switch (d.opcode & 0xFF) {
+    case 0x10: case 0x11:
+      base = pp == 0 ? "movups" : pp == 1 ? "movupd" : pp == 2 ? "movss" : "movsd";
+      break;
+    case 0x28: case 0x29:
+      base = pp == 0 ? "movaps" : "movapd";
+      break;
+    case 0x6F:
+    case 0x7F:
+      base = pp == 1 ? "movdqa" : "movdqu";
+      break;
+    default:
+      break;
+    }
+    snprintf(vname, sizeof vname, "%s%s", d.vex ? "v" : "", base);
+    mn = vname;
     break;
+  }
   }
   char reg[40];
   switch (d.op) {
@@ -109,9 +166,15 @@ static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
     break;
   }
   default:
-    snprintf(reg, sizeof reg, "xmm%d", d.rt);
+    snprintf(reg, sizeof reg, "%cmm%d", d.elem == 32 ? 'y' : 'x', d.rt);
     break;
   }
+  x86_mem(ctx, &d, out, n, mn, reg);
+}
+
+static void x86_mem(const struct mpsprot_context *ctx, const struct step_insn *dp, char *out,
+                    size_t n, const char *mn, const char *reg) {
+  struct step_insn d = *dp;
   int absolute = d.base == STEP_REG_NONE && d.index == STEP_REG_NONE;
   char disp[40];
   hex_disp(disp, sizeof disp, d.disp, d.base == STEP_REG_RIP || absolute);
@@ -124,6 +187,8 @@ static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
   uint64_t want = (uint64_t)d.disp;
   if (d.base == STEP_REG_RIP)
     want += ctx->pc + (uint64_t)d.len;
+  else if (d.base == 4 && d.op == STEP_OP_POP)
+    want += synthetic(4) + 8;
   else if (d.base != STEP_REG_NONE)
     want += synthetic(d.base);
   if (d.index != STEP_REG_NONE)
@@ -140,7 +205,9 @@ static void arm_reg(char *out, size_t n, const struct step_insn *d, int r) {
     snprintf(out, n, "%c%d", letter[d->esize], r);
     return;
   }
-  int x = d->op == STEP_OP_LOAD ? d->dwidth == 8 : d->elem == 8;
+  int x = d->op == STEP_OP_LOAD ? d->dwidth == 8
+          : d->op == STEP_OP_RMW ? d->dwidth == 8
+                                 : d->elem == 8;
   if (r == 31)
     snprintf(out, n, "%s", x ? "xzr" : "wzr");
   else
@@ -153,9 +220,18 @@ static void arm(const struct mpsprot_context *ctx, char *out, size_t n) {
     snprintf(out, n, "REFUSE");
     return;
   }
-  char regs[40], a[16], b[16];
+  char regs[64], a[16], b[16];
   arm_reg(a, sizeof a, &d, d.rt);
-  if (d.nregs == 2) {
+  if (d.op == STEP_OP_RMW && d.alu == STEP_ALU_A64_CASP) { /* Rs, Rs+1, Rt, Rt+1 */
+    char c[16], e[16];
+    arm_reg(b, sizeof b, &d, d.src);
+    arm_reg(c, sizeof c, &d, d.src + 1);
+    arm_reg(e, sizeof e, &d, d.rt + 1);
+    snprintf(regs, sizeof regs, "%s,%s,%s,%s", b, c, a, e);
+  } else if (d.op == STEP_OP_RMW) { /* Rs, Rt */
+    arm_reg(b, sizeof b, &d, d.src);
+    snprintf(regs, sizeof regs, "%s,%s", b, a);
+  } else if (d.nregs == 2) {
     arm_reg(b, sizeof b, &d, d.rt2);
     snprintf(regs, sizeof regs, "%s,%s", a, b);
   } else {
@@ -195,6 +271,17 @@ static void arm(const struct mpsprot_context *ctx, char *out, size_t n) {
            d.size, regs, base, index, ext, d.index == STEP_REG_NONE ? 0 : d.scale,
            d.index == STEP_REG_NONE ? d.disp : 0,
            d.wb == STEP_WB_PRE ? "pre" : d.wb == STEP_WB_POST ? "post" : "none");
+  if (d.op == STEP_OP_RMW || d.order != 0) { /* the atomic operation and its ordering */
+    static const char *const names[] = {"add", "clr", "eor", "set", "smax", "smin", "umax",
+                                        "umin", "swp", "cas", "casp"};
+    size_t len = strlen(out);
+    snprintf(out + len, n - len, " op=%s ord=%s",
+             d.op == STEP_OP_RMW ? names[d.alu - STEP_ALU_A64_ADD] : "-",
+             d.order == (STEP_ORD_ACQ | STEP_ORD_REL) ? "al"
+             : d.order == STEP_ORD_ACQ                ? "a"
+             : d.order == STEP_ORD_REL                ? "l"
+                                                      : "-");
+  }
 }
 
 int main(void) {

@@ -11,10 +11,12 @@
 #     size, register or immediate operand, and base/index/scale/displacement (and, for
 #     rip-relative operands, the target address objdump prints);
 #   - aarch64 ldr/str/ldur/stur (all widths, signed forms), ldp/stp/ldpsw/ldnp/stnp with
-#     a [..] operand and no v16..v31: ACCEPT with the same access kind, size, data
-#     registers, base, index, extend, shift, offset and writeback;
+#     a [..] operand (v0..v31): ACCEPT with the same access kind, size, data
+#     registers, base, index, extend, shift, offset and writeback; ldar/stlr/ldlar/stllr/
+#     ldapr/ldapur*/stlur* and the LSE atomics (cas, casp, ld<op>, st<op>, swp, every
+#     ordering and width): ACCEPT with those fields and the operation and ordering;
 #   - every other instruction objdump shows (lock, rep, string ops, AVX/EVEX, fs:/gs:,
-#     atomics, exclusives, acquire/release, prefetch, literal loads, SIMD structures,
+#     exclusives, prefetch, literal loads, SIMD structures,
 #     ALU forms, branches, ...): REFUSE.
 # For aarch64 it also checks step_aarch64_access_kind on every instruction: R for loads,
 # W for stores and read-modify-writes, 0 for non-memory instructions; 0 ("unknown")
@@ -47,8 +49,11 @@ function hexval(s,   i, c, v) {
   return v
 }
 function strip0(s) { s = tolower(s); sub(/^0x/, "", s); sub(/^0+/, "", s); return s == "" ? "0" : s }
-function ours(m) { return m == "mov" || m == "movzx" || m == "movsx" || m == "movsxd" || m == "movd" || m == "movq" }
-function expect(t, nbytes,   c, comment, mn, ops, rest, n, P, i, mem, other, kind, size, m, inner, T, k, base, idx, scale, disp, ea, term, star) {
+function ours(m) { return m == "mov" || m == "movzx" || m == "movsx" || m == "movsxd" || m == "movd" || m == "movq" || alu(m) || sse(m) || vex(m) }
+function sse(m) { return m ~ /^mov(ss|sd|ups|upd|aps|apd|dqu|dqa)$/ }
+function vex(m) { return m ~ /^vmov(ss|sd|ups|upd|aps|apd|dqu|dqa|d|q)$/ }
+function alu(m) { return m ~ /^(add|or|adc|sbb|and|sub|xor|cmp|test|inc|dec|neg|not|shl|shr|sar|xchg|xadd|cmpxchg|push|pop)$/ }
+function expect(t, nbytes, bytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, other, kind, size, m, inner, T, k, base, idx, scale, disp, ea, term, star) {
   comment = ""
   c = index(t, "#"); if (c) { comment = substr(t, c + 1); t = substr(t, 1, c - 1) }
   sub(/[ ]+$/, "", t); sub(/^[ ]+/, "", t)
@@ -59,23 +64,41 @@ function expect(t, nbytes,   c, comment, mn, ops, rest, n, P, i, mem, other, kin
     if (ours(substr(rest, 1, RLENGTH))) return "SKIP" # a redundant prefix objdump names
     return "REFUSE"
   }
+  locked = 0
+  if (mn == "lock") {
+    if (!match(ops, /^[^ ]+/)) return "REFUSE"
+    mn = substr(ops, 1, RLENGTH); ops = substr(ops, RLENGTH + 1); sub(/^[ ]+/, "", ops)
+    locked = 1
+    if (!alu(mn) || mn ~ /^(cmp|test|push|pop|shl|shr|sar)$/) return "REFUSE"
+  }
   if (!ours(mn)) return "REFUSE"
   if (index(ops, "PTR") == 0) return "REFUSE"
   if (ops ~ /(fs|gs|es|cs|ss):/) return "REFUSE"
   n = split(ops, P, ",")
-  if (n != 2) return "REFUSE"
+  if (n != 2 && !(n == 1 && mn ~ /^(inc|dec|neg|not|push|pop)$/)) return "REFUSE"
+  if (n == 1 && mn !~ /^(inc|dec|neg|not|push|pop)$/) return "REFUSE"
+  if (mn ~ /^(push|pop)$/ && P[1] !~ /^QWORD PTR/) return "REFUSE"
   mem = 0
-  for (i = 1; i <= 2; i++) {
+  for (i = 1; i <= n; i++) {
     if (P[i] ~ /^(es|cs|ss|ds|fs|gs)$/ || P[i] ~ /^mm[0-7]$/) return "REFUSE"
     if (index(P[i], "PTR")) mem = i
   }
-  other = P[3 - mem]
+  other = n == 1 ? "none" : P[3 - mem]
+  if (sse(mn) && other !~ /^xmm[0-9]+$/) return "REFUSE"
+  if (vex(mn) && other !~ /^[xy]mm([0-9]|1[0-5])$/) return "REFUSE" # xmm16.. only with EVEX
+  if (vex(mn) && n != 2) return "REFUSE"
+  if (vex(mn) && bytes ~ /^62/) return "REFUSE" # EVEX: not stepped
   kind = mem == 1 ? "W" : "R"
+  if (mn ~ /^(cmp|test|push)$/) kind = "R"
+  if (mn ~ /^(pop|xchg|xadd|cmpxchg)$/) kind = "W"
+  if (alu(mn) && locked && mn != "xchg") mn = "lock." mn
   m = P[mem]
   if (m ~ /^BYTE PTR /) size = 1
   else if (m ~ /^WORD PTR /) size = 2
   else if (m ~ /^DWORD PTR /) size = 4
   else if (m ~ /^QWORD PTR /) size = 8
+  else if (m ~ /^XMMWORD PTR /) size = 16
+  else if (m ~ /^YMMWORD PTR /) size = 32
   else return "REFUSE"
   sub(/^[A-Z]+ PTR /, "", m)
   base = "none"; idx = "none"; scale = 1; disp = ""
@@ -108,7 +131,7 @@ function flush(   i, j, s) {
     s = B[i]; j = i + 1
     while (length(s) < 32 && j < n && !G[j] && hexval(A[j]) == hexval(A[j - 1]) + length(B[j - 1]) / 2) { s = s B[j]; j++ }
     s = substr(s, 1, 32)
-    print "x86_64 " A[i] " " s "\t" expect(T[i], length(B[i]) / 2) "\t-\t" T[i]
+    print "x86_64 " A[i] " " s "\t" expect(T[i], length(B[i]) / 2, B[i]) "\t-\t" T[i]
   }
   n = 0; split("", G)
 }
@@ -151,7 +174,46 @@ function regsize(r,   c) {
   if (c == "q") return 16
   return 0
 }
-function expect(mn, ops,   o, regs, R, nr, i, mem, cl, inner, after, P, np, base, idx, ext, shift, disp, wb, E, elem, num) {
+function ordered(mn) { return mn ~ /^(ldar|ldlar|stlr|stllr|ldapr)[bh]?$/ || mn ~ /^(ldapur(b|h|sb|sh|sw)?|stlur[bh]?)$/ }
+function atomic(mn) {
+  return mn ~ /^(ld|st)(add|clr|eor|set|smax|smin|umax|umin)(a|l|al)?[bh]?$/ || mn ~ /^swp(a|l|al)?[bh]?$/ || mn ~ /^casp?(a|l|al)?[bh]?$/
+}
+# LDAR/STLR/LDAPR/RCpc and the LSE atomics: "op=<operation> ord=<a|l|al|->" follow the
+# memory operand; regs list Rs then Rt (CASP: Rs, Rs+1, Rt, Rt+1; ST<op>: Rs, zr).
+function expect_atomic(mn, ops,   o, regs, R, nr, mem, inner, P, np, disp, op, rest, sz, ord, size, zr) {
+  o = index(ops, "[")
+  regs = substr(ops, 1, o - 1); gsub(/[ ,]+$/, "", regs); gsub(/ /, "", regs)
+  mem = substr(ops, o); if (mem !~ /\]$/) return "REFUSE"
+  inner = substr(mem, 2, length(mem) - 2); np = split(inner, P, ", ")
+  disp = np >= 2 ? substr(P[2], 2) + 0 : 0
+  nr = split(regs, R, ",")
+  if (ordered(mn)) {
+    ord = mn ~ /^(stlr|stllr|stlur)/ ? "l" : "a"
+    if (mn ~ /^(ldar|ldlar|stlr|stllr|ldapr|ldapur|stlur)b$/ || mn ~ /^ldapursb$/) size = 1
+    else if (mn ~ /^(ldar|ldlar|stlr|stllr|ldapr|ldapur|stlur)h$/ || mn ~ /^ldapursh$/) size = 2
+    else if (mn == "ldapursw") size = 4
+    else size = regsize(R[1])
+    return "ACCEPT kind=" (mn ~ /^ld/ ? "R" : "W") " size=" size " regs=" regs \
+           " mem=base=" P[1] ",index=none,ext=none,shift=0,disp=" disp ",wb=none op=- ord=" ord
+  }
+  if (mn ~ /^cas/) { op = mn ~ /^casp/ ? "casp" : "cas"; rest = substr(mn, length(op) + 1) }
+  else if (mn ~ /^swp/) { op = "swp"; rest = substr(mn, 4) }
+  else { rest = substr(mn, 3); match(rest, /^(add|clr|eor|set|smax|smin|umax|umin)/); op = substr(rest, 1, RLENGTH); rest = substr(rest, RLENGTH + 1) }
+  sz = ""
+  if (rest ~ /[bh]$/) { sz = substr(rest, length(rest)); rest = substr(rest, 1, length(rest) - 1) }
+  ord = rest == "" ? "-" : rest
+  if (mn ~ /^st/) { zr = substr(R[1], 1, 1) == "x" ? "xzr" : "wzr"; regs = regs "," zr } # ST<op>: Rt = zr
+  size = sz == "b" ? 1 : sz == "h" ? 2 : regsize(R[1]) * (op == "casp" ? 2 : 1)
+  return "ACCEPT kind=W size=" size " regs=" regs \
+         " mem=base=" P[1] ",index=none,ext=none,shift=0,disp=" disp ",wb=none op=" op " ord=" ord
+}
+function hexword(s,   i, v) { v = 0; s = tolower(s); for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
+function expect(mn, ops, word,   o, regs, R, nr, i, mem, cl, inner, after, P, np, base, idx, ext, shift, disp, wb, E, elem, num, v) {
+  if (mn ~ /^(ldar|ldlar|stlr|stllr)[bh]?$/) { # Rs and Rt2 are should-be-one fields: we refuse
+    v = hexword(word)                           # the CONSTRAINED UNPREDICTABLE other values
+    if (int(v / 65536) % 32 != 31 || int(v / 1024) % 32 != 31) return "REFUSE"
+  }
+  if ((ordered(mn) || atomic(mn)) && index(ops, "[")) return expect_atomic(mn, ops)
   if (!stepped(mn) || index(ops, "[") == 0) return "REFUSE"
   o = index(ops, "[")
   regs = substr(ops, 1, o - 1); gsub(/[ ,]+$/, "", regs); gsub(/ /, "", regs)
@@ -169,7 +231,6 @@ function expect(mn, ops,   o, regs, R, nr, i, mem, cl, inner, after, P, np, base
   else if (after ~ /^, #/) { wb = "post"; disp = substr(after, 4) + 0 }
   nr = split(regs, R, ",")
   for (i = 1; i <= nr; i++) {
-    if (R[i] ~ /^[bhsdq][0-9]+$/ && substr(R[i], 2) + 0 >= 16) return "REFUSE"   # v16..v31
     if (wb != "none" && base != "sp" && R[i] ~ /^[xw][0-9]+$/ && substr(R[i], 2) + 0 == substr(base, 2) + 0) return "REFUSE"
   }
   if (nr == 2 && mn ~ /^ld/ && R[1] == R[2]) return "REFUSE"
@@ -190,7 +251,7 @@ BEGIN { FS = "\t" }
   text = $3 " " $4
   if (mn == ".word" || mn == ".short" || mn == ".byte") next    # data, not code
   if (mn == ".inst") { print "aarch64 " a " " w "\tREFUSE\t0\t" text; next }
-  print "aarch64 " a " " w "\t" expect(mn, ops) "\t" akind(mn, ops) "\t" text
+  print "aarch64 " a " " w "\t" expect(mn, ops, w) "\t" akind(mn, ops) "\t" text
 }
 '
 
@@ -216,6 +277,51 @@ END {
   if (total == 0) { printf("  NOTHING COMPARED for %s (a broken pipeline?)\n", label); failed = 1 }
   printf("%s %d %d %d %d %d %d\n", label, total + 0, acc + 0, ref + 0, failed + 0, skipped + 0, unknown + 0) > summary
 }
+'
+
+# ---- HotSpot JIT code: heap coverage (driver output -> counts) ----------------------
+# A heap memory access: an instruction with a [..] operand whose base register is not
+# the stack pointer, the thread register (r15) or rip, and is not lea, nop, a prefetch, a
+# cache flush, a branch through memory or an fs:/gs: (thread-local) access.
+COVERAGE='
+BEGIN { FS = "\t" }
+function heap(t,   c, mn, inner, P) {
+  c = index(t, "#"); if (c) t = substr(t, 1, c - 1)
+  sub(/^[ ]+/, "", t)
+  match(t, /^[^ ]+/); mn = substr(t, 1, RLENGTH)
+  while (mn ~ /^(lock|rep|repz|repnz|repe|repne|data16|addr32|notrack|bnd|rex(\.[WRXB]+)?|cs|ds|es|ss|fs|gs|\{[a-z]+\})$/) {
+    t = substr(t, RLENGTH + 1); sub(/^[ ]+/, "", t); match(t, /^[^ ]+/); mn = substr(t, 1, RLENGTH)
+  }
+  if (mn ~ /^(lea|nop|prefetch|clflush|clwb|cldemote|call|jmp|bnd)/) return ""
+  if (t ~ /(fs|gs):/) return ""
+  if (!match(t, /\[[^]]*\]/)) return ""
+  inner = substr(t, RSTART + 1, RLENGTH - 2)
+  split(inner, P, /[+-]/)
+  if (P[1] ~ /[*]/ || P[1] ~ /^0x/ || P[1] ~ /^(rsp|esp|r15|rip)$/) return ""
+  return mn
+}
+{ mn = heap($5); if (mn == "") next; total++
+  if ($1 ~ /^ACCEPT/) stepped++; else { R[mn]++ } }
+END {
+  printf("coverage %s: %d heap memory-access instructions, %d step (%.2f%%)\n", label, total, stepped, total ? 100 * stepped / total : 0)
+  n = 0; for (m in R) { M[++n] = m }
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (R[M[j]] > R[M[i]]) { t = M[i]; M[i] = M[j]; M[j] = t }
+  line = ""; for (i = 1; i <= n && i <= 12; i++) line = line sprintf(" %s %d", M[i], R[M[i]])
+  if (n) printf("  refused, most frequent first:%s\n", line)
+}
+'
+
+# The compiled methods of a PrintAssembly log (JDK 17+ without hsdis prints the code bytes
+# in hex), C1 or C2 ("Compiled method (c1)"), as one hex string: each [MachCode] block's
+# bytes in address order, the blocks separated by 16 bytes of int3.
+EXTRACT='
+/^Compiled method \(/ { keep = ($0 ~ "^Compiled method \\(" comp "\\)"); next }
+/^\[MachCode\]/ { inmc = keep; next }
+/^\[\/MachCode\]/ { if (inmc) printf("cccccccccccccccccccccccccccccccc"); inmc = 0; next }
+inmc && /^  0x[0-9a-f]+: [0-9a-f][0-9a-f]/ {
+  line = $0; sub(/^  0x[0-9a-f]+: /, "", line); gsub(/[ |]/, "", line); printf("%s", line)
+}
+END { printf("\n") }
 '
 
 summary="$out/summary.txt"
@@ -261,9 +367,52 @@ fi
 if [ -n "$arm_cc" ]; then
   run_set aarch64 "$arm_cc" "$arm_objdump" -O0 -O1 -O2 -O3 "-O2 -march=armv8.1-a" \
     "-O2 -mno-outline-atomics" "-O3 -march=armv8.2-a" "-Os -static"
+  # Generated: 30,000 random words of the ordered/CAS class, the atomic-operation class and
+  # the RCpc unscaled class (every size, ordering, operation and register field; objdump
+  # names what is allocated and shows the rest as undefined), assembled as .inst words.
+  awk 'BEGIN { srand(12); for (i = 0; i < 30000; i++) {
+    c = i % 3; size = int(rand() * 4); rn = int(rand() * 32); rt = int(rand() * 32)
+    rs = rand() < 0.5 ? 31 : int(rand() * 32)
+    if (c == 0) w = size * 2^30 + 8 * 2^24 + int(rand() * 2) * 2^23 + int(rand() * 2) * 2^22 + int(rand() * 2) * 2^21 + rs * 2^16 + int(rand() * 2) * 2^15 + (rand() < 0.7 ? 31 : int(rand() * 32)) * 2^10 + rn * 32 + rt
+    else if (c == 1) w = size * 2^30 + 56 * 2^24 + int(rand() * 4) * 2^22 + 2^21 + rs * 2^16 + int(rand() * 16) * 2^12 + rn * 32 + rt
+    else w = size * 2^30 + 25 * 2^24 + int(rand() * 4) * 2^22 + int(rand() * 512) * 2^12 + rn * 32 + rt
+    printf(".inst %.0f\n", w) } }' > "$out/gen_atomics.s"
+  mkdir -p "$out/aarch64"
+  aarch64_as=$(echo "$arm_objdump" | sed 's/objdump$/as/')
+  if have "$aarch64_as"; then
+    "$aarch64_as" -o "$out/aarch64/gen_atomics.o" "$out/gen_atomics.s"
+    "$arm_objdump" -d "$out/aarch64/gen_atomics.o" | awk "$PREP_ARM" | "$out/difftest" \
+      | awk -v label="aarch64:gen_atomics" -v summary="$out/one.txt" "$COMPARE"
+    cat "$out/one.txt" >> "$summary"
+  fi
 else
   echo "difftest: aarch64 half skipped: aarch64-linux-gnu-gcc or aarch64-linux-gnu-objdump" \
        "is missing (Debian: apt-get install gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)"
+fi
+
+# HotSpot's own JIT code (issue 12): a short workload run with PrintAssembly under C1 and
+# under C2 (about 3 s each), the code bytes disassembled by objdump and compared with the
+# decoder like the rest, and the heap coverage printed.  JAVA selects the JVM (default:
+# java on the PATH); skipped without java/javac or off x86-64.
+JAVA=${JAVA:-java}
+if [ -n "$x86_cc" ] && [ "$host" = x86_64 ] && have "$JAVA" && have javac && have xxd; then
+  mkdir -p "$out/jit"
+  javac -d "$out/jit" "$here/JitWorkload.java"
+  jver=$("$JAVA" -version 2>&1 | head -1)
+  for comp in c1 c2; do
+    if [ $comp = c1 ]; then jflags=-XX:TieredStopAtLevel=1; else jflags=-XX:-TieredCompilation; fi
+    "$JAVA" -XX:+UnlockDiagnosticVMOptions -XX:+PrintAssembly $jflags -cp "$out/jit" JitWorkload 60 \
+      > "$out/jit/$comp.txt" 2>&1
+    awk -v comp=$comp "$EXTRACT" "$out/jit/$comp.txt" | xxd -r -p > "$out/jit/$comp.bin"
+    $x86_objdump -D -b binary -m i386:x86-64 -M intel --insn-width=16 "$out/jit/$comp.bin" \
+      | awk "$PREP_X86" | "$out/difftest" > "$out/jit/$comp.out"
+    awk -v label="x86_64:hotspot-$comp" -v summary="$out/one.txt" "$COMPARE" "$out/jit/$comp.out"
+    cat "$out/one.txt" >> "$summary"
+    awk -v label="x86_64 HotSpot $comp ($jver)" "$COVERAGE" "$out/jit/$comp.out"
+  done
+  echo "coverage: aarch64 HotSpot code is not measured here (no aarch64 JDK in this run)"
+else
+  echo "difftest: the HotSpot JIT corpus is skipped (needs x86-64, $JAVA, javac and xxd)"
 fi
 
 awk '
