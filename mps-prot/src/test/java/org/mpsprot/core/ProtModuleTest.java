@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -29,6 +27,7 @@ import org.mpsprot.ProtRangeException;
 import org.mpsprot.Region;
 import org.mpsprot.RegionClosedException;
 import org.mpsprot.SyncReport;
+import org.mpsprot.testing.Emulation;
 import org.mpsprot.testing.LibC;
 import org.mpsprot.testing.OsMaps;
 
@@ -70,11 +69,10 @@ class ProtModuleTest {
   }
 
   @Test
-  void granularityIsTheOsPageSize() throws Exception {
-    Process p = new ProcessBuilder("getconf", "PAGESIZE").start();
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
-      assertEquals(Long.parseLong(in.readLine().trim()), page);
-    }
+  void granularityIsTheOsPageSize() {
+    // Asked of this JVM's own C library, not of a host tool: under qemu-user with -p 65536 the
+    // JVM under test sees 64 KiB pages while the host's getconf says 4096.
+    assertEquals(LibC.sysconf(LibC.SC_PAGESIZE), page);
   }
 
   @Test
@@ -221,6 +219,8 @@ class ProtModuleTest {
     ProtOsException os = assertThrows(ProtOsException.class, () -> prot.reserve(1L << 60));
     assertTrue(os.getMessage().startsWith("reserve(" + (1L << 60) + " bytes)"), os.getMessage());
     assertTrue(os.getMessage().contains("What to do"), os.getMessage());
+    Emulation.skip("ProtModuleTest#badSizesAreRefused, its map count after the refused reserve",
+        "qemu-user emulates /proc/self/maps, and its line count changes between two reads by itself");
     assertEquals(maps, org.mpsprot.os.linux.LinuxProtOs.mapCount(), "nothing stays mapped");
   }
 

@@ -11,6 +11,8 @@ public final class LibC {
   public static final int PROT_NONE = 0;
   public static final int PROT_READ = 1;
   public static final int PROT_WRITE = 2;
+  /** sysconf's name for the page size on Linux (glibc, every CPU). */
+  public static final int SC_PAGESIZE = 30;
 
   static {
     Native.register(LibC.class, "c");
@@ -21,6 +23,9 @@ public final class LibC {
   public static native int mprotect(Pointer address, long length, int prot);
 
   public static native int munmap(Pointer address, long length);
+
+  /** sysconf(3) of the C library loaded in this JVM: under qemu-user, the guest's answer. */
+  public static native long sysconf(int name);
 
   public static int mprotect(long address, long length, int prot) {
     return mprotect(new Pointer(address), length, prot);
