@@ -215,6 +215,11 @@ class ProtModuleTest {
     assertThrows(ProtRangeException.class, () -> prot.reserve(-page));
     ProtRangeException huge = assertThrows(ProtRangeException.class, () -> prot.reserve(Long.MAX_VALUE));
     assertTrue(huge.getMessage().contains("without overflow"), huge.getMessage());
+    if (page >= 65536) {
+      Emulation.skip("ProtModuleTest#badSizesAreRefused, a reserve the OS refuses",
+          "qemu-user 7.2 with -p 65536, once it has refused a 2^60-byte mmap, refuses some later"
+          + " shared mappings with ENOMEM (5 of 40 reserves in a row; none at -p 4096 or 16384, none natively)");
+    }
     long maps = org.mpsprot.os.linux.LinuxProtOs.mapCount();
     ProtOsException os = assertThrows(ProtOsException.class, () -> prot.reserve(1L << 60));
     assertTrue(os.getMessage().startsWith("reserve(" + (1L << 60) + " bytes)"), os.getMessage());
