@@ -17,7 +17,7 @@ import org.mpsprot.testing.Emulation;
 class ProtModelPropertyTest {
   @Test
   void theModuleBehavesAsTheModel() {
-    int sequences = Emulation.count("sequences", "ProtModelPropertyTest, its random sequences", 1000, 25,
+    int sequences = Emulation.count("sequences", "ProtModelPropertyTest, its random sequences", 1000, 10,
         "every action checks against /proc/self/maps, and under qemu-user each read costs 56-190 ms");
     Result r = StatefulProperty.of("module = model", new ProtectionStateMachine(false))
         .sequences(sequences)
