@@ -66,6 +66,9 @@ for tool in apt-get dpkg-deb find; do
   have "$tool" || skip "no $tool (needs a Debian or Ubuntu host)"
 done
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+if [ ! -r "$keyring" ] && [ "$(id -u)" = 0 ]; then # e.g. Ubuntu: Debian's keys are a package
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debian-archive-keyring >/dev/null 2>&1 || true
+fi
 [ -r "$keyring" ] || skip "no Debian archive keyring at $keyring (apt-get install debian-archive-keyring)"
 
 # ---- 1. the aarch64 JDK in a private root --------------------------------------------------
