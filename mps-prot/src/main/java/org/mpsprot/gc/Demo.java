@@ -150,18 +150,25 @@ public final class Demo {
   }
 
   /**
-   * Spaces sized for the workload: a nursery that fills about 64 times (16 KiB to 2 MiB), old
-   * semispaces and read-barrier semispaces with room for several times the live data. The live
-   * data are the long-lived tree and what its extra slots hold: measured at 2.7 to 3 times the
-   * tree's nodes on average (depths 10 and 15); four times is the bound used here. A
-   * read-barrier semispace must stay over twice the live data (docs/barriers.md .limits).
+   * Spaces sized for the workload: a nursery that fills about 64 times (4 to 512 pages: 16 KiB
+   * to 2 MiB at 4 KiB pages), old semispaces and read-barrier semispaces with room for several
+   * times the live data. The live data are the long-lived tree and what its extra slots hold:
+   * measured at 2.7 to 3 times the tree's nodes on average (depths 10 and 15); four times is
+   * the bound used here. A read-barrier semispace must stay over twice the live data
+   * (docs/barriers.md .limits) and is at least 16 pages, since its copy reserve and allocation
+   * area are whole pages: at 64 KiB pages a small workload's 256 KiB would be only 4.
    */
   static HeapConfig spacesFor(Workload.Params params, boolean verify) {
+    return spacesFor(params, verify, Prot.setup().granularity());
+  }
+
+  /** As {@link #spacesFor(Workload.Params, boolean)} for a page of {@code page} bytes. */
+  static HeapConfig spacesFor(Workload.Params params, boolean verify, long page) {
     long node = 5 * ObjectLayout.WORD;
     long live = (1L << (params.maxDepth() + 1)) * node * 4;
-    long nursery = Math.min(2L << 20, Math.max(16L << 10, params.nodes() * node / 64));
+    long nursery = Math.min(512 * page, Math.max(4 * page, params.nodes() * node / 64));
     long old = Math.max(32L << 20, 4 * live + 2 * nursery);
-    long semispace = Math.max(4 * nursery, 3 * live);
+    long semispace = Math.max(Math.max(4 * nursery, 3 * live), 16 * page);
     return new HeapConfig(nursery, old, semispace, verify);
   }
 

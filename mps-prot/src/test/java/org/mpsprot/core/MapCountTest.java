@@ -6,11 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.mpsprot.testing.ChildJvm;
+import org.mpsprot.testing.Emulation;
 
 /** vm.max_map_count exhaustion is reported as exactly that, and nothing is left half-applied. */
 class MapCountTest {
   @Test
   void exhaustionIsReportedWithCountsAndTheSysctlAndTheRecordStaysTrue() throws Exception {
+    Emulation.skip("MapCountTest", "qemu-user itself livelocks at the vm.max_map_count limit (its own"
+        + " mappings fail there), so the child never reports; the limit is tested natively");
     ChildJvm.Result out = ChildJvm.run(MapCountChild.class, 120,
         List.of("-Xms128m", "-Xmx128m", "-XX:+AlwaysPreTouch", "-XX:TieredStopAtLevel=1"));
     assertEquals(0, out.exit(), out.output());

@@ -8,6 +8,7 @@ import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.mpsprot.testing.ChildJvm;
+import org.mpsprot.testing.Emulation;
 
 /**
  * Mutators fault at a high rate under every policy while other threads force safepoints
@@ -22,6 +23,9 @@ class SafepointStressTest {
     assertFalse(r.timedOut(), policy + ": the child hung and was killed:\n" + r.output());
     assertEquals(0, r.exit(), r.output());
     long faults = Long.parseLong(r.line("FAULTS"));
-    assertTrue(faults >= 100, policy + ": only " + faults + " faults: " + r.output());
+    int least = !policy.equals("handoff") ? 100 : Emulation.count("handoffs",
+        "SafepointStressTest[handoff], the handoffs required in 3 s", 100, 1,
+        "under qemu-user a handoff while System.gc() runs back to back takes about a second: 2 were seen");
+    assertTrue(faults >= least, policy + ": only " + faults + " faults: " + r.output());
   }
 }

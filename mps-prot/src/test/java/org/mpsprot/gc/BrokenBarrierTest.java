@@ -17,7 +17,7 @@ import org.mpsprot.barrier.WriteBarrierStrategy;
  * poisoned nursery; the same program under the intact strategy verifies.
  */
 class BrokenBarrierTest {
-  private static final HeapConfig SMALL = new HeapConfig(64 << 10, 1 << 20, 1 << 20, true);
+  private static final HeapConfig SMALL = PageScale.config(64 << 10, 1 << 20, 1 << 20, true);
 
   /** Old object o, a young object stored only in o's slot, then a minor collection. */
   private static void oldToYoung(WriteBarrierStrategy strategy) {
@@ -53,7 +53,7 @@ class BrokenBarrierTest {
   void theWorkloadUnderABrokenBarrierFailsVerification(String name) {
     try (Heap heap = Heap.generational(new BrokenStrategy(Strategies.byName(name)), SMALL)) {
       assertThrows(HeapVerificationException.class,
-          () -> new Workload(heap, Workload.Params.of(9, 1)).run(line -> { }));
+          () -> new Workload(heap, Workload.Params.of(PageScale.depth(9), 1)).run(line -> { }));
     }
   }
 }

@@ -22,7 +22,7 @@ import org.mpsprot.check.Property;
  * a failure with -Dmpsprot.check.seed=S).
  */
 class CollectorCorrectnessTest {
-  static final HeapConfig SMALL = new HeapConfig(64 << 10, 320 << 10, 512 << 10, true);
+  static final HeapConfig SMALL = PageScale.config(64 << 10, 320 << 10, 512 << 10, true);
 
   /** A heap for a strategy name, "read-barrier", or "read-barrier-faults" (no background scanner). */
   static Heap heapFor(String barrier, HeapConfig config) {
@@ -56,7 +56,7 @@ class CollectorCorrectnessTest {
     }
     for (long seed = 1; seed <= 3; seed++) {
       try (Heap heap = heapFor(barrier, SMALL)) {
-        new Workload(heap, Workload.Params.of(9, seed)).run(line -> { });
+        new Workload(heap, Workload.Params.of(PageScale.depth(9), seed)).run(line -> { });
         heap.verify();
         HeapStats s = heap.stats();
         System.out.printf("%s seed %d: %s%n", barrier, seed, s);

@@ -89,4 +89,28 @@ class DemoTest {
       assertTrue(text.contains(">" + s.name() + "<"), s.name());
     }
   }
+
+  @Test
+  void theDefaultSpacesAreWholePagesAtEveryPageSize() {
+    for (long page : new long[] {4096, 16384, 65536}) {
+      for (int depth = 4; depth <= 24; depth++) {
+        Workload.Params p = Workload.Params.of(depth, 42);
+        HeapConfig c = Demo.spacesFor(p, true, page);
+        long live = (1L << (depth + 1)) * 5 * ObjectLayout.WORD * 4;
+        String at = "depth " + depth + ", " + page + "-byte pages: " + c;
+        assertTrue(c.nurseryBytes() >= 4 * page && c.nurseryBytes() <= 512 * page, at);
+        // A 64 KiB page once left the read-barrier heap of a small workload 4 pages.
+        assertTrue(c.semispaceBytes() >= 16 * page, at);
+        assertTrue(c.semispaceBytes() > 2 * live, at);
+        assertTrue(c.oldBytes() >= 4 * live + 2 * c.nurseryBytes(), at);
+      }
+    }
+    // At 4 KiB pages the spaces are those the figures in docs/barriers.md were measured with
+    // (live data: 2^(depth+1) nodes of 40 bytes, four times).
+    long live15 = (1L << 16) * 160;
+    assertEquals(new HeapConfig(2L << 20, 4 * live15 + (4L << 20), 3 * live15, true),
+        Demo.spacesFor(Workload.Params.of(15, 42), true, 4096));
+    assertEquals(new HeapConfig(16 << 10, 32L << 20, 3 * (1L << 9) * 160, true),
+        Demo.spacesFor(Workload.Params.of(8, 42), true, 4096));
+  }
 }

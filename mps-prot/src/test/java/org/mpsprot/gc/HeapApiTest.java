@@ -12,7 +12,7 @@ import org.mpsprot.barrier.CardMarkingStrategy;
 
 /** The mutator API: objects, fields, handles, and the checks that catch a broken heap. */
 class HeapApiTest {
-  private static final HeapConfig SMALL = new HeapConfig(64 << 10, 1 << 20, 1 << 20, true);
+  private static final HeapConfig SMALL = PageScale.config(64 << 10, 1 << 20, 1 << 20, true);
 
   private static Heap heap(boolean verify) {
     return Heap.generational(new CardMarkingStrategy(), SMALL.withVerify(verify));

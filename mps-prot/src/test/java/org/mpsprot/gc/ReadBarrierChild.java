@@ -12,7 +12,7 @@ public final class ReadBarrierChild {
   private ReadBarrierChild() {}
 
   public static void main(String[] args) {
-    Heap heap = Heap.readBarrier(new HeapConfig(64 << 10, 1 << 20, 256 << 10, false), false);
+    Heap heap = Heap.readBarrier(PageScale.config(64 << 10, 1 << 20, 256 << 10, false), false);
     Handle a = heap.allocate(1, 0, 1);
     heap.collect(false);
     long address = heap.addressOf(a);

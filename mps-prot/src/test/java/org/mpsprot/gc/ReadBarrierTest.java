@@ -18,7 +18,8 @@ import org.mpsprot.testing.ChildJvm;
  * handler that opens pages without scanning them is caught by verification.
  */
 class ReadBarrierTest {
-  private static final HeapConfig SMALL = new HeapConfig(64 << 10, 1 << 20, 256 << 10, true);
+  /** 16, 256 and 64 pages: sizes in pages, so that a 64 KiB page does not leave a 4-page semispace. */
+  private static final HeapConfig SMALL = PageScale.config(64 << 10, 1 << 20, 256 << 10, true);
 
   @Test
   void theFirstTouchOfAnUnscannedPageIsHandedToTheCollector() {
@@ -45,7 +46,7 @@ class ReadBarrierTest {
   @Test
   void withoutTheBackgroundScannerEveryPageIsScannedByAFaultOrAFlip() {
     try (Heap heap = Heap.readBarrier(SMALL, false)) {
-      new Workload(heap, Workload.Params.of(9, 4)).run(line -> { });
+      new Workload(heap, Workload.Params.of(PageScale.depth(9), 4)).run(line -> { });
       CollectorStats c = heap.stats().collector();
       assertTrue(c.barrierHits() > 100, "the mutator's faults drove the scanning: " + c);
       assertTrue(c.collections() > 5, c.toString());
@@ -57,7 +58,7 @@ class ReadBarrierTest {
   void aHandlerThatOpensPagesWithoutScanningThemIsCaught() {
     try (Heap heap = Heap.brokenReadBarrier(SMALL)) {
       HeapVerificationException e = assertThrows(HeapVerificationException.class,
-          () -> new Workload(heap, Workload.Params.of(9, 4)).run(line -> { }));
+          () -> new Workload(heap, Workload.Params.of(PageScale.depth(9), 4)).run(line -> { }));
       System.out.println("broken read barrier caught: " + e.getMessage());
     }
   }

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.mpsprot.check.PropertyFailure;
 import org.mpsprot.check.Result;
 import org.mpsprot.check.StatefulProperty;
+import org.mpsprot.testing.Emulation;
 
 /**
  * The module against its reference model, over at least 1,000 random action sequences per run
@@ -16,11 +17,13 @@ import org.mpsprot.check.StatefulProperty;
 class ProtModelPropertyTest {
   @Test
   void theModuleBehavesAsTheModel() {
+    int sequences = Emulation.count("sequences", "ProtModelPropertyTest, its random sequences", 1000, 10,
+        "every action checks against /proc/self/maps, and under qemu-user each read costs 56-190 ms");
     Result r = StatefulProperty.of("module = model", new ProtectionStateMachine(false))
-        .sequences(1000)
+        .sequences(sequences)
         .maxActions(20)
         .check();
-    assertTrue(r.replay() || r.sequences() >= 1000, "ran " + r.sequences() + " sequences");
+    assertTrue(r.replay() || r.sequences() >= sequences, "ran " + r.sequences() + " sequences");
   }
 
   @Test

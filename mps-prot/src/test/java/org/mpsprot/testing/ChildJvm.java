@@ -34,7 +34,9 @@ public final class ChildJvm {
   public static Result run(Class<?> main, long timeoutSeconds, List<String> jvmFlags, String... args)
       throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    // -Dmpsprot.child.java: the java command when java.home's cannot be executed directly (an
+    // aarch64 JDK under qemu-user without binfmt_misc: mps-prot/scripts/aarch64-java.sh).
+    cmd.add(System.getProperty("mpsprot.child.java", Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     String flags = System.getProperty("mpsprot.child.flags", "");
     if (Runtime.version().feature() >= 22) {
       cmd.add("--enable-native-access=ALL-UNNAMED");

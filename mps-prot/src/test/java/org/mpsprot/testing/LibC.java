@@ -15,6 +15,8 @@ public final class LibC {
   public static final int MAP_PRIVATE = 0x02;
   public static final int MAP_FIXED = 0x10;
   public static final int MAP_ANONYMOUS = 0x20;
+  /** sysconf's name for the page size on Linux (glibc, every CPU). */
+  public static final int SC_PAGESIZE = 30;
 
   static {
     Native.register(LibC.class, "c");
@@ -33,6 +35,8 @@ public final class LibC {
     Pointer p = mmap(new Pointer(address), length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     return Pointer.nativeValue(p);
   }
+  /** sysconf(3) of the C library loaded in this JVM: under qemu-user, the guest's answer. */
+  public static native long sysconf(int name);
 
   public static int mprotect(long address, long length, int prot) {
     return mprotect(new Pointer(address), length, prot);
