@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,8 @@ static long page;
 
 #define RACE_PAGES 64
 #define RACE_ROUNDS 1000
+#define RACE_ROUNDS_EMULATED 100 /* under qemu-user (MPSPROT_TEST_EMULATED): each round is
+                                  * ~50 times slower, and a loaded machine slower still */
 #define RACERS 3
 
 static _Atomic int race_slot = -1; /* the slot of the region now live, or -1 */
@@ -97,7 +100,8 @@ static void test_destroy_race(void) {
   for (int i = 0; i < RACERS; i++)
     pthread_create(&t[i], NULL, racer, (void *)(intptr_t)i);
   int failures = 0;
-  for (int round = 0; round < RACE_ROUNDS; round++) {
+  int rounds = getenv("MPSPROT_TEST_EMULATED") != NULL ? RACE_ROUNDS_EMULATED : RACE_ROUNDS;
+  for (int round = 0; round < rounds; round++) {
     int64_t out[4];
     int err = mpsprot_region_create(RACE_PAGES * page, out);
     if (err != 0) {
@@ -116,7 +120,7 @@ static void test_destroy_race(void) {
   for (int i = 0; i < RACERS; i++)
     pthread_join(t[i], NULL);
   printf("test_region_api: %d create/destroy rounds under %d racing threads, %ld calls\n",
-         RACE_ROUNDS, RACERS, atomic_load(&race_calls));
+         rounds, RACERS, atomic_load(&race_calls));
   CHECK(failures == 0, "%d rounds failed to create or destroy", failures);
   CHECK(atomic_load(&race_bad) == 0, "%ld unexpected answers, first: %s", atomic_load(&race_bad),
         race_bad_what);

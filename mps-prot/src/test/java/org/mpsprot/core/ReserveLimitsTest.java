@@ -71,6 +71,9 @@ class ReserveLimitsTest {
 
   @Test
   void theLargestSizeWorksFully() {
+    org.mpsprot.testing.Emulation.skip("ReserveLimitsTest#theLargestSizeWorksFully",
+        "qemu-user keeps per-page state for every guest page it maps: an 8 TiB region took the"
+        + " emulator to 23 GB of memory and the OOM killer (seen 2026-11-29)");
     Snapshot before = snapshot();
     long max = RangeRules.maxRegionSize(page);
     try (Region r = prot.reserve(max)) {
