@@ -39,21 +39,13 @@ class StepJitEndToEndTest {
       Map.entry("bulk-copy c2", Refusals.EVEX_MASKED),
       Map.entry("memorysegment-copy interpreter", Refusals.EVEX_MASKED),
       Map.entry("memorysegment-copy c1", Refusals.EVEX_MASKED),
-      Map.entry("memorysegment-copy c2", Refusals.EVEX_MASKED),
-      Map.entry("memorysegment c2", Refusals.VEX_ARITH),
-      Map.entry("memorysegment c2-avx2", Refusals.VEX_ARITH),
-      Map.entry("floats-unsafe c2", Refusals.VEX_ARITH),
-      Map.entry("floats-bytebuffer c2", Refusals.VEX_ARITH),
-      Map.entry("floats-unsafe c2-avx2", Refusals.VEX_ARITH),
-      Map.entry("floats-bytebuffer c2-avx2", Refusals.VEX_ARITH));
+      Map.entry("memorysegment-copy c2", Refusals.EVEX_MASKED));
 
   /** The refused forms, as docs/design/step.md .x86.refused names them. */
   static final class Refusals {
     static final String EVEX_MASKED = "EVEX masked moves (vmovdqu8/vmovdqu64 with {k}) of HotSpot's"
         + " arraycopy stubs on AVX-512: the opmask and ZMM state are not in the context"
         + " (c2-avx2, without AVX-512, steps every bulk-copy and memorysegment-copy fault)";
-    static final String VEX_ARITH = "VEX scalar arithmetic with a memory source (vmulsd, vaddsd,"
-        + " vcvtss2sd, vcvtsi2sd xmm, xmm, [mem])";
   }
 
   @Test
