@@ -208,7 +208,8 @@ MPSPROT_API int mpsprot_probe_soft_dirty(int64_t *detail);
 /* The mutator fault context (MPS: MutatorFaultContext), a fixed layout that the Java
  * layer reads through a direct ByteBuffer at these offsets.
  * x86-64: regs[0..15] = rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15 (the encoding
- *   order of ModRM/SIB), regs[16] = rflags; vregs[0..15] = xmm0..xmm15 (low 16 bytes);
+ *   order of ModRM/SIB), regs[16] = rflags, regs[17] = MXCSR (valid only with
+ *   MPSPROT_CTX_MXCSR); vregs[0..15] = xmm0..xmm15 (low 16 bytes);
  *   vext[0..15] = bits 128..255 of ymm0..ymm15 (from the XSAVE area of the signal frame).
  * aarch64: regs[0..30] = x0..x30, regs[31] = sp; vregs[0..15] = v0..v15,
  *   vext[0..15] = v16..v31 (the FPSIMD record of the signal frame).
@@ -239,6 +240,7 @@ struct mpsprot_context {
 #define MPSPROT_CTX_STEPPED 2 /* the instruction was emulated; resume after it */
 #define MPSPROT_CTX_ESR     4 /* aarch64: the kind came from ESR, not the instruction */
 #define MPSPROT_CTX_VEXT    8 /* vext holds the upper vector state (see above) */
+#define MPSPROT_CTX_MXCSR  16 /* x86-64: regs[17] holds the mutator's MXCSR (Linux frames) */
 
 /* Sets the slot's policy and, for HANDOFF, the fallback.  EINVAL for a bad value. */
 MPSPROT_API int mpsprot_region_set_policy(int slot, int policy, int fallback);

@@ -31,6 +31,10 @@
  * ZMM_Hi256 component (6: bits 256..511 of zmm0..15), which a stepped VEX load must zero.
  * Otherwise (no XSAVE, a frame built by something other than the kernel) the flag stays
  * clear and the stepper refuses what needs it.
+ *
+ * MXCSR (regs[17], MPSPROT_CTX_MXCSR) is the FXSAVE image's: a stepped scalar SSE/VEX
+ * arithmetic operation runs under it and ORs in the exception flags it raised
+ * (step_x86_64_fp.c); restore writes it back when it changed.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* REG_* of ucontext_t, dladdr */
@@ -142,9 +146,11 @@ int prmc_capture(struct mpsprot_context *ctx, const siginfo_t *info, ucontext_t 
 #define GET(i, lx, dw, win) ctx->regs[i] = (uint64_t)g[lx];
   PRMC_X86_64_REGS(GET)
 #undef GET
-  if (uc->uc_mcontext.fpregs != NULL)
+  if (uc->uc_mcontext.fpregs != NULL) {
     memcpy(ctx->vregs, uc->uc_mcontext.fpregs->_xmm, sizeof ctx->vregs);
-  else
+    ctx->regs[STEP_X86_MXCSR] = uc->uc_mcontext.fpregs->mxcsr;
+    ctx->flags |= MPSPROT_CTX_MXCSR;
+  } else
     memset(ctx->vregs, 0, sizeof ctx->vregs);
   struct xframe x;
   memset(ctx->vext, 0, sizeof ctx->vext);
@@ -166,6 +172,10 @@ void prmc_restore(ucontext_t *uc, const struct mpsprot_context *ctx) {
   g[REG_RIP] = (greg_t)ctx->pc;
   if (uc->uc_mcontext.fpregs == NULL)
     return;
+  /* MXCSR (a stepped SSE/VEX arithmetic operation sets sticky flags): restored by XRSTOR
+   * whenever the SSE or AVX feature is requested, whatever xstate_bv says. */
+  if ((ctx->flags & MPSPROT_CTX_MXCSR) && uc->uc_mcontext.fpregs->mxcsr != (uint32_t)ctx->regs[STEP_X86_MXCSR])
+    uc->uc_mcontext.fpregs->mxcsr = (uint32_t)ctx->regs[STEP_X86_MXCSR];
   int xmm_changed = memcmp(uc->uc_mcontext.fpregs->_xmm, ctx->vregs, sizeof ctx->vregs) != 0;
   if (xmm_changed)
     memcpy(uc->uc_mcontext.fpregs->_xmm, ctx->vregs, sizeof ctx->vregs);
@@ -183,7 +193,8 @@ void prmc_restore(ucontext_t *uc, const struct mpsprot_context *ctx) {
    * vext).  ctx->insn still holds the instruction. */
   struct step_insn d;
   if (x.zmm != NULL && (bv & (1u << XS_ZMM_HI256)) && (ctx->flags & MPSPROT_CTX_STEPPED)
-      && step_x86_64_decode(ctx, &d) && d.vex && d.op == STEP_OP_LOAD_V)
+      && step_x86_64_decode(ctx, &d) && d.vex
+      && (d.op == STEP_OP_LOAD_V || (d.op == STEP_OP_FP && d.upper)))
     memset(x.zmm + 32 * d.rt, 0, 32);
   if (set != 0) {
     bv |= set;

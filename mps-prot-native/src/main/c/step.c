@@ -71,6 +71,13 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
     return -1;
   if (d->align && (ea & (uint64_t)(d->size - 1)) != 0)
     return -1;
+  /* Scalar floating-point arithmetic runs on the CPU under the mutator's MXCSR
+   * (step_x86_64_fp.c): only where the frame gave MXCSR, and only with every exception
+   * masked (an unmasked one would trap, #XM, instead of completing). */
+  if (d->op == STEP_OP_FP
+      && (!step_x86_64_fp_available() || !(ctx->flags & MPSPROT_CTX_MXCSR)
+          || (ctx->regs[STEP_X86_MXCSR] & STEP_MXCSR_MASKS) != STEP_MXCSR_MASKS))
+    return -1;
   /* The upper vector state is in the context only where the frame carried it. */
   if (d->upper && !(ctx->flags & MPSPROT_CTX_VEXT))
     return -1;
@@ -349,6 +356,10 @@ int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry) {
     mem_write(mem, data, 8);
     ctx->regs[4] += 8;
     ctx->sp = ctx->regs[4];
+  } else if (d.op == STEP_OP_FP) {
+    mem_read(data, mem, d.size);
+    memcpy(before, data, (size_t)d.size);
+    step_x86_64_fp(ctx, &d, data); /* available: prepare checked */
   } else if (d.access == MPSPROT_ACCESS_READ) {
     for (int k = 0; k < d.nregs; k++)
       mem_read(data + k * d.elem, mem + k * d.elem, d.elem);

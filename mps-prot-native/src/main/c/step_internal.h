@@ -31,8 +31,33 @@ enum step_op {
   STEP_OP_RMW,       /* memory <- f(memory, registers); registers and flags <- g(...):
                       * one atomic step where the access is aligned (step.c) */
   STEP_OP_PUSH,      /* x86-64 PUSH m64: [rsp - 8] <- memory, rsp -= 8 */
-  STEP_OP_POP        /* x86-64 POP m64: memory <- [rsp], rsp += 8 (ea computed after) */
+  STEP_OP_POP,       /* x86-64 POP m64: memory <- [rsp], rsp += 8 (ea computed after) */
+  STEP_OP_FP         /* x86-64 scalar SSE/VEX arithmetic with a memory source (d->fp):
+                      * registers (and MXCSR, rflags) <- f(registers, memory) */
 };
+
+/* x86-64 scalar floating-point operations of STEP_OP_FP (d->fp), each executed by the
+ * handler on the CPU itself with register operands under the mutator's MXCSR
+ * (step_x86_64_fp.c).  SS/SD: single/double; SI32/SI64: the integer source or
+ * destination width. */
+enum step_fp {
+  STEP_FP_NONE,
+  STEP_FP_ADDSS, STEP_FP_ADDSD, STEP_FP_MULSS, STEP_FP_MULSD, STEP_FP_SUBSS, STEP_FP_SUBSD,
+  STEP_FP_DIVSS, STEP_FP_DIVSD, STEP_FP_MINSS, STEP_FP_MINSD, STEP_FP_MAXSS, STEP_FP_MAXSD,
+  STEP_FP_SQRTSS, STEP_FP_SQRTSD,
+  STEP_FP_CVTSS2SD, STEP_FP_CVTSD2SS,
+  STEP_FP_CVTSI2SS32, STEP_FP_CVTSI2SS64, STEP_FP_CVTSI2SD32, STEP_FP_CVTSI2SD64,
+  STEP_FP_UCOMISS, STEP_FP_UCOMISD, STEP_FP_COMISS, STEP_FP_COMISD,
+  STEP_FP_CVTTSS2SI32, STEP_FP_CVTTSS2SI64, STEP_FP_CVTTSD2SI32, STEP_FP_CVTTSD2SI64,
+  STEP_FP_CVTSS2SI32, STEP_FP_CVTSS2SI64, STEP_FP_CVTSD2SI32, STEP_FP_CVTSD2SI64,
+  STEP_FP_COUNT
+};
+
+/* MXCSR: the exception mask bits (IM DM ZM OM UM PM) and the sticky flags. */
+#define STEP_MXCSR_MASKS 0x1F80u
+#define STEP_MXCSR_FLAGS 0x003Fu
+/* x86-64: the context's regs[] index of MXCSR (valid with MPSPROT_CTX_MXCSR). */
+#define STEP_X86_MXCSR 17
 
 /* x86-64 ALU operations of STEP_OP_ALU_LOAD and STEP_OP_RMW (the first eight in the
  * order of the ModRM reg field of opcodes 80/81/83). */
@@ -111,6 +136,9 @@ struct step_insn {
   int align;    /* the access must be aligned to its size (x86-64 MOVAPS, MOVAPD,
                  * MOVDQA: the CPU raises #GP otherwise): refused if not */
   int vex;      /* x86-64: VEX-encoded */
+  int fp;       /* STEP_OP_FP: enum step_fp; rt is the destination (xmm, or a general
+                 * register for the conversions to an integer), src the first source xmm
+                 * (VEX vvvv; legacy SSE: rt itself) */
   int upper;    /* reads or writes ctx->vext (x86-64: every VEX load, which zeroes the
                  * register above what it loads, and the 256-bit stores; aarch64: v16..v31):
                  * refused unless ctx->flags has MPSPROT_CTX_VEXT */
@@ -143,6 +171,16 @@ void step_x86_64_rmw(const struct mpsprot_context *ctx, const struct step_insn *
                      const uint64_t old[2], struct step_rmw *out);
 void step_aarch64_rmw(const struct mpsprot_context *ctx, const struct step_insn *d,
                       const uint64_t old[2], struct step_rmw *out);
+
+/* STEP_OP_FP: executes d->fp on the CPU with the registers of ctx and the d->size bytes
+ * read from memory, under ctx's MXCSR (regs[STEP_X86_MXCSR], all exceptions masked:
+ * step.c checks), and writes the destination register (a VEX form also zeroes bits
+ * 128..255 in vext), rflags (COMIS/UCOMIS) and the sticky MXCSR flags the operation
+ * raised.  1, or 0 (and nothing changed) when the host cannot execute it (not x86-64).
+ * Async-signal-safe: inline instructions only. */
+int step_x86_64_fp(struct mpsprot_context *ctx, const struct step_insn *d, const uint8_t *data);
+/* 1 if this build can execute STEP_OP_FP (an x86-64 host). */
+int step_x86_64_fp_available(void);
 
 /* Applies writeback (aarch64) and advances ctx->pc past the instruction. */
 void step_x86_64_finish(struct mpsprot_context *ctx, const struct step_insn *d);

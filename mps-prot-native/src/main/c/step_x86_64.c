@@ -10,7 +10,10 @@
  *   66 0F 6E MOVD xmm,m32 (REX.W: MOVQ xmm,m64)     66 0F 7E MOVD m32,xmm (REX.W: m64)
  *   F3 0F 7E MOVQ xmm,m64                           66 0F D6 MOVQ m64,xmm
  *   the ALU, compare, exchange and LOCK forms (step_x86_64_rmw below), PUSH/POP m64,
- *   the SSE moves (0F 10/11/28/29/6F/7F, sse_kind) and their VEX forms (vex_decode)
+ *   the SSE moves (0F 10/11/28/29/6F/7F, sse_kind) and their VEX forms (vex_decode),
+ *   the scalar SSE/VEX arithmetic with a memory source (fp_kind: ADD..SQRT SS/SD,
+ *   CVTSS2SD, CVTSD2SS, CVTSI2SS/SD, (U)COMISS/SD, CVT(T)SS/SD2SI; executed by
+ *   step_x86_64_fp.c on the CPU under the mutator's MXCSR)
  * with the prefixes 66 (operand size; mandatory prefix of the SSE forms), F3 (only as the
  * mandatory prefix of F3 0F 7E) and REX (W/R/X/B; it must be the last prefix), and every
  * ModRM/SIB memory form: mod 00/01/10, SIB with and without index (index 100 is "none"
@@ -115,6 +118,62 @@ static int sse_move(int op, int opsize16, int rep, struct step_insn *d) {
   return pp >= 0 && sse_kind(op, pp, d);
 }
 
+/* The scalar SSE/VEX floating-point operations with a memory source (STEP_OP_FP), by
+ * opcode (map 0F), mandatory prefix pp (0 none, 1 66, 2 F3, 3 F2) and W:
+ *   51 SQRT, 58 ADD, 59 MUL, 5C SUB, 5D MIN, 5E DIV, 5F MAX  (F3: SS, m32; F2: SD, m64)
+ *   5A F3 CVTSS2SD m32, F2 CVTSD2SS m64    2A F3/F2 CVTSI2SS/SD r/m32 (W1: r/m64)
+ *   2E UCOMISS m32 (66: UCOMISD m64), 2F COMISS/COMISD: rflags only (VEX: vvvv 1111)
+ *   2C CVTTSS2SI/CVTTSD2SI, 2D CVTSS2SI/CVTSD2SI r32 (W1: r64), F3 m32 / F2 m64: the
+ *     destination is a general register (VEX: vvvv 1111)
+ * The packed forms (no prefix or 66 with 51..5F) are refused.  *gpr_dest and *no_src say
+ * whether the destination is a general register and whether vvvv must be 1111. */
+static int fp_kind(int op, int pp, int w, struct step_insn *d, int *gpr_dest, int *no_src) {
+  static const int arith[16] = {
+      [0x1] = STEP_FP_SQRTSS, [0x8] = STEP_FP_ADDSS, [0x9] = STEP_FP_MULSS,
+      [0xC] = STEP_FP_SUBSS, [0xD] = STEP_FP_MINSS, [0xE] = STEP_FP_DIVSS, [0xF] = STEP_FP_MAXSS};
+  *gpr_dest = 0;
+  *no_src = 0;
+  if (op == 0x51 || (op >= 0x58 && op <= 0x5F && op != 0x5A && op != 0x5B)) {
+    if (pp != 2 && pp != 3)
+      return 0;
+    d->fp = arith[op & 0xF] + (pp == 3); /* each SD follows its SS */
+    d->elem = pp == 3 ? 8 : 4;
+  } else if (op == 0x5A) {
+    if (pp != 2 && pp != 3)
+      return 0;
+    d->fp = pp == 2 ? STEP_FP_CVTSS2SD : STEP_FP_CVTSD2SS;
+    d->elem = pp == 2 ? 4 : 8;
+  } else if (op == 0x2A) {
+    if (pp != 2 && pp != 3)
+      return 0;
+    d->fp = pp == 2 ? (w ? STEP_FP_CVTSI2SS64 : STEP_FP_CVTSI2SS32)
+                    : (w ? STEP_FP_CVTSI2SD64 : STEP_FP_CVTSI2SD32);
+    d->elem = w ? 8 : 4;
+  } else if (op == 0x2E || op == 0x2F) {
+    if (pp != 0 && pp != 1)
+      return 0;
+    d->fp = op == 0x2E ? (pp ? STEP_FP_UCOMISD : STEP_FP_UCOMISS)
+                       : (pp ? STEP_FP_COMISD : STEP_FP_COMISS);
+    d->elem = pp ? 8 : 4;
+    *no_src = 1;
+  } else if (op == 0x2C || op == 0x2D) {
+    if (pp != 2 && pp != 3)
+      return 0;
+    static const int cvt[2][2][2] = {
+        {{STEP_FP_CVTTSS2SI32, STEP_FP_CVTTSS2SI64}, {STEP_FP_CVTTSD2SI32, STEP_FP_CVTTSD2SI64}},
+        {{STEP_FP_CVTSS2SI32, STEP_FP_CVTSS2SI64}, {STEP_FP_CVTSD2SI32, STEP_FP_CVTSD2SI64}}};
+    d->fp = cvt[op == 0x2D][pp == 3][w];
+    d->elem = pp == 3 ? 8 : 4;
+    d->dwidth = w ? 8 : 4;
+    *gpr_dest = 1;
+    *no_src = 1;
+  } else {
+    return 0;
+  }
+  d->op = STEP_OP_FP;
+  return 1;
+}
+
 /* VEX (C5 xx / C4 xx xx), map 0F, vvvv 1111 (no second source), the moves between an
  * XMM/YMM register and memory:
  *   10/11 VMOVSS, VMOVSD (F3/F2; VEX.L ignored), VMOVUPS, VMOVUPD (none/66)
@@ -151,8 +210,6 @@ static int vex_decode(const struct mpsprot_context *ctx, struct step_insn *d, st
     l = (v2 >> 2) & 1;
     pp = v2 & 3;
   }
-  if (vvvv != 0xF)
-    return 0;
   int op = next_byte(c);
   if (op < 0)
     return 0;
@@ -160,6 +217,23 @@ static int vex_decode(const struct mpsprot_context *ctx, struct step_insn *d, st
   d->opcode = 0xC500u | (uint32_t)op;
   d->src = STEP_REG_NONE;
   d->vex = 1;
+  int gpr_dest, no_src;
+  if (fp_kind(op, pp, w, d, &gpr_dest, &no_src)) {
+    /* Scalar arithmetic: dest <- op(vvvv, memory), bits 128..255 (and 256..511) zeroed;
+     * COMIS/UCOMIS and the conversions to a general register have no vvvv (#UD). */
+    if (no_src && vvvv != 0xF)
+      return 0;
+    d->upper = !no_src;
+    int rex = 0x40 | (w << 3) | (r << 2) | (x << 1) | bb;
+    if (!modrm_tail(ctx, d, c, rex, 0, 0, 0, 0, 0, 0, op))
+      return 0;
+    /* the first source: vvvv (inverted); COMIS/UCOMIS compare the reg operand */
+    d->rt2 = no_src ? d->rt : (~vvvv) & 0xF;
+    (void)gpr_dest;
+    return 1;
+  }
+  if (vvvv != 0xF)
+    return 0;
   switch (op) {
   case 0x10:
   case 0x11:
@@ -407,6 +481,17 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
       d->op = STEP_OP_STORE_V;
       d->elem = 8;
       break;
+    case 0x51: case 0x58: case 0x59: case 0x5A: case 0x5C: case 0x5D: case 0x5E: case 0x5F:
+    case 0x2A: case 0x2C: case 0x2D: case 0x2E: case 0x2F: { /* scalar SSE arithmetic */
+      int pp = sse_pp(opsize16, rep), gpr_dest, no_src;
+      if (pp < 0 || !fp_kind(b2, pp, rex_w, d, &gpr_dest, &no_src))
+        return 0;
+      rep = 0; /* the mandatory prefix is consumed */
+      if (!modrm_tail(ctx, d, &c, rex, lock, 0, 0, 0, 0, opsize16, b2))
+        return 0;
+      d->rt2 = d->rt; /* dest <- op(dest, memory) */
+      return 1;
+    }
     case 0xB0: /* CMPXCHG r/m8, r8 */
     case 0xB1: /* CMPXCHG r/m, r */
     case 0xC0: /* XADD r/m8, r8 */
@@ -537,7 +622,7 @@ static int modrm_tail(const struct mpsprot_context *ctx, struct step_insn *d, st
     d->src = d->rt; /* the reg operand is the source */
   d->size = d->elem;
   d->access = (d->op == STEP_OP_LOAD || d->op == STEP_OP_LOAD_V || d->op == STEP_OP_ALU_LOAD
-               || d->op == STEP_OP_PUSH)
+               || d->op == STEP_OP_PUSH || d->op == STEP_OP_FP)
                   ? MPSPROT_ACCESS_READ
                   : MPSPROT_ACCESS_WRITE;
   uint64_t ea = (uint64_t)d->disp;

@@ -370,6 +370,10 @@ static void random_regs(struct mpsprot_context *ctx) {
       ctx->vext[n][k] = (uint8_t)rng();
     }
   ctx->flags |= MPSPROT_CTX_VEXT; /* the upper vector state is there */
+  if (ctx->arch == MPSPROT_ARCH_X86_64) { /* MXCSR: every exception masked, any rounding */
+    ctx->regs[17] = 0x1F80u | (rng() & 0x603Fu);
+    ctx->flags |= MPSPROT_CTX_MXCSR;
+  }
   ctx->pc = b + region_size / 2 + (rng() % 64);
 }
 
@@ -420,6 +424,12 @@ static void fuzz_one(int arch, struct mpsprot_context *ctx) {
   if ((d1.lock || d1.align) && (d1.ea % (uint64_t)d1.size) != 0) {
     if (step_can(ctx) != 0)
       CHECK(0, "fuzz: an unaligned atomic or aligned-only access accepted");
+    return;
+  }
+  if (d1.op == STEP_OP_FP && !step_x86_64_fp_available()) {
+    /* x86-64 arithmetic decoded on another host: it cannot be executed here */
+    if (step_can(ctx) != 0)
+      CHECK(0, "fuzz: x86-64 arithmetic accepted on a host that cannot execute it");
     return;
   }
   if (step_can(ctx) != 1) {

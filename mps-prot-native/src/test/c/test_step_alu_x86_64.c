@@ -162,6 +162,45 @@ static const struct {
     {"vmovdqa YMMWORD PTR [rbx+0x20],ymm0", "c5 fd 7f 43 20"},
     {"vmovaps YMMWORD PTR [rbx+0x20],ymm15", "c5 7c 29 7b 20"},
     {"vmovss DWORD PTR [rbx+0x10],xmm2 (VEX.L 1)", "c5 fe 11 53 10"},
+    /* scalar SSE/VEX arithmetic with a memory source (run under the state's MXCSR) */
+    {"vmulsd xmm5,xmm3,QWORD PTR [rbx+rsi*8+0x10]", "c5 e3 59 6c f3 10"},
+    {"vaddsd xmm0,xmm0,QWORD PTR [rbx+0x10]", "c5 fb 58 43 10"},
+    {"vaddss xmm9,xmm2,DWORD PTR [rbx+0x10]", "c5 6a 58 4b 10"},
+    {"vsubsd xmm1,xmm14,QWORD PTR [rbx+0x10]", "c5 8b 5c 4b 10"},
+    {"vsubss xmm3,xmm3,DWORD PTR [rbx+0x10]", "c5 e2 5c 5b 10"},
+    {"vdivsd xmm12,xmm7,QWORD PTR [rbx+0x10]", "c5 43 5e 63 10"},
+    {"vdivss xmm4,xmm5,DWORD PTR [rbx+0x10]", "c5 d2 5e 63 10"},
+    {"vmulss xmm15,xmm15,DWORD PTR [rbx+0x10]", "c5 02 59 7b 10"},
+    {"vminsd xmm2,xmm6,QWORD PTR [rbx+0x10]", "c5 cb 5d 53 10"},
+    {"vmaxss xmm2,xmm6,DWORD PTR [rbx+0x10]", "c5 ca 5f 53 10"},
+    {"vsqrtsd xmm8,xmm1,QWORD PTR [rbx+0x10]", "c5 73 51 43 10"},
+    {"vsqrtss xmm8,xmm1,DWORD PTR [rbx+0x10]", "c5 72 51 43 10"},
+    {"vcvtss2sd xmm6,xmm6,DWORD PTR [rbx+0x10]", "c5 ca 5a 73 10"},
+    {"vcvtsd2ss xmm10,xmm3,QWORD PTR [rbx+0x10]", "c5 63 5a 53 10"},
+    {"vcvtsi2sd xmm7,xmm7,DWORD PTR [rbx+0x10]", "c5 c3 2a 7b 10"},
+    {"vcvtsi2sd xmm8,xmm8,QWORD PTR [rbx+0x10]", "c4 61 bb 2a 43 10"},
+    {"vcvtsi2ss xmm1,xmm2,DWORD PTR [rbx+0x10]", "c5 ea 2a 4b 10"},
+    {"vcvtsi2ss xmm11,xmm2,QWORD PTR [rbx+0x10]", "c4 61 ea 2a 5b 10"},
+    {"vucomisd xmm3,QWORD PTR [rbx+0x10]", "c5 f9 2e 5b 10"},
+    {"vucomiss xmm13,DWORD PTR [rbx+0x10]", "c5 78 2e 6b 10"},
+    {"vcomisd xmm0,QWORD PTR [rbx+0x10]", "c5 f9 2f 43 10"},
+    {"vcvttsd2si rax,QWORD PTR [rbx+0x10]", "c4 e1 fb 2c 43 10"},
+    {"vcvttsd2si r9d,QWORD PTR [rbx+0x10]", "c5 7b 2c 4b 10"},
+    {"vcvttss2si ecx,DWORD PTR [rbx+0x10]", "c5 fa 2c 4b 10"},
+    {"vcvtsd2si r12,QWORD PTR [rbx+0x10]", "c4 61 fb 2d 63 10"},
+    {"vcvtss2si rdx,DWORD PTR [rbx+0x10]", "c4 e1 fa 2d 53 10"},
+    {"mulsd xmm5,QWORD PTR [rbx+0x10]", "f2 0f 59 6b 10"},
+    {"addss xmm9,DWORD PTR [rbx+0x10]", "f3 44 0f 58 4b 10"},
+    {"divsd xmm0,QWORD PTR [rbx+rsi*8+0x8]", "f2 0f 5e 44 f3 08"},
+    {"sqrtsd xmm2,QWORD PTR [rbx+0x10]", "f2 0f 51 53 10"},
+    {"cvtss2sd xmm3,DWORD PTR [rbx+0x10]", "f3 0f 5a 5b 10"},
+    {"cvtsi2sd xmm4,QWORD PTR [rbx+0x10]", "f2 48 0f 2a 63 10"},
+    {"cvtsi2ss xmm12,DWORD PTR [rbx+0x10]", "f3 44 0f 2a 63 10"},
+    {"ucomisd xmm1,QWORD PTR [rbx+0x10]", "66 0f 2e 4b 10"},
+    {"comiss xmm14,DWORD PTR [rbx+0x10]", "44 0f 2f 73 10"},
+    {"cvttsd2si rsi,QWORD PTR [rbx+0x10]", "f2 48 0f 2c 73 10"},
+    {"cvttss2si r10d,DWORD PTR [rbx+0x10]", "f3 44 0f 2c 53 10"},
+    {"vmulsd xmm5,xmm3,QWORD PTR [rbx+0x10] (VEX.L 1: ignored)", "c5 e7 59 6b 10"},
 };
 
 /* State record of the stub: regs[16], rflags, the word at [rsp] after the instruction,
@@ -173,18 +212,21 @@ struct state {
   uint64_t prepush;
   uint64_t rsp_before;
   uint8_t x[16][32]; /* ymm0..15 (without AVX: xmm0..15 and 16 unused bytes each) */
+  uint32_t mxcsr;    /* loaded before the instruction, saved after */
 };
 #define ST_XMM 160
 #define ST_FLAGS 128
 #define ST_TOP 136
 #define ST_PREPUSH 144
 #define ST_RSPB 152
+#define ST_MXCSR (ST_XMM + 16 * 32)
 
 static uint8_t *code;
 #define SLOT_P 3072 /* the state pointer */
 #define SLOT_S 3080 /* the caller's rsp */
 #define SLOT_A 3088 /* rdi after the instruction */
 #define SLOT_F 3096 /* rflags after */
+#define SLOT_M 3104 /* the caller's MXCSR */
 
 static int pos;
 static void b1(int v) { code[pos++] = (uint8_t)v; }
@@ -235,6 +277,8 @@ static void gen_stub(const uint8_t *insn, int n) {
   b1(0x41); b1(0x57);
   b1(0x48); b1(0x89); b1(0x3D); riprel(SLOT_P, 0); /* mov [rip+P], rdi */
   b1(0x48); b1(0x89); b1(0x25); riprel(SLOT_S, 0); /* mov [rip+S], rsp */
+  b1(0x0F); b1(0xAE); b1(0x1D); riprel(SLOT_M, 0); /* stmxcsr [rip+M] */
+  b1(0x0F); b1(0xAE); b1(0x97); b4(ST_MXCSR);      /* ldmxcsr [rdi+MXCSR] */
   b1(0xFF); b1(0xB7); b4(ST_PREPUSH);              /* push [rdi+PREPUSH] */
   b1(0x48); b1(0x89); b1(0xA7); b4(ST_RSPB);       /* mov [rdi+RSPB], rsp */
   b1(0xFF); b1(0xB7); b4(ST_FLAGS);                /* push [rdi+FLAGS] */
@@ -251,6 +295,8 @@ static void gen_stub(const uint8_t *insn, int n) {
   b1(0x9C);                                        /* pushfq */
   b1(0x8F); b1(0x05); riprel(SLOT_F, 0);           /* pop [rip+F] */
   b1(0x48); b1(0x8B); b1(0x3D); riprel(SLOT_P, 0); /* mov rdi, [rip+P] */
+  b1(0x0F); b1(0xAE); b1(0x9F); b4(ST_MXCSR);      /* stmxcsr [rdi+MXCSR] */
+  b1(0x0F); b1(0xAE); b1(0x15); riprel(SLOT_M, 0); /* ldmxcsr [rip+M] */
   for (int r = 0; r < 16; r++)
     if (r != RSP && r != RDI)
       st(r, 8 * r);
@@ -343,6 +389,10 @@ static void run_form(int f, long iters) {
       in.r[RAX] = 0;
     in.flags = 0x202 | (rng() & STATUS);
     in.prepush = rng();
+    /* every exception masked (else the step is refused), any rounding, FTZ, DAZ and
+     * sticky flags */
+    in.mxcsr = 0x1F80u | (uint32_t)(rng() & 0x3F) | (uint32_t)(rng() & 3) << 13
+               | (rng() % 4 == 0 ? 0x8000u : 0) | (rng() % 4 == 0 ? 0x40u : 0);
     for (int x = 0; x < 16; x++)
       for (int k = 0; k < 32; k++)
         in.x[x][k] = have_avx || k < 16 ? (uint8_t)rng() : 0;
@@ -368,7 +418,8 @@ static void run_form(int f, long iters) {
       memcpy(ctx.vregs[x], in.x[x], 16);
       memcpy(ctx.vext[x], in.x[x] + 16, 16);
     }
-    ctx.flags = MPSPROT_CTX_VEXT;
+    ctx.regs[17] = in.mxcsr;
+    ctx.flags = MPSPROT_CTX_VEXT | MPSPROT_CTX_MXCSR;
     uint64_t fake_stack[4] = {0, 0, in.prepush, 0};
     ctx.regs[RSP] = (uint64_t)(uintptr_t)&fake_stack[2];
     ctx.sp = ctx.regs[RSP];
@@ -434,6 +485,11 @@ static void run_form(int f, long iters) {
               (unsigned long long)step_le_get(nat.x[x], 8));
         bad = 1;
       }
+    if (!bad && ctx.regs[17] != nat.mxcsr) {
+      CHECK(0, "%s: mxcsr stepped %#llx native %#x (in %#x)", forms[f].name,
+            (unsigned long long)ctx.regs[17], nat.mxcsr, in.mxcsr);
+      bad = 1;
+    }
     if (!bad && memcmp(emem, scratch, 96) != 0) {
       CHECK(0, "%s: memory stepped %#llx native %#llx", forms[f].name,
             (unsigned long long)step_le_get(emem + 0x10, 8),
@@ -478,6 +534,18 @@ static void test_refusals(void) {
       "62 f1 7c 48 11 03", /* EVEX vmovups [rbx], zmm0 */
       "0f 6f 03",    /* MMX movq */
       "0f 12 03",    /* movlps */
+      "c5 f9 59 03", /* vmulpd: packed arithmetic */
+      "c5 f8 58 03", /* vaddps */
+      "0f 59 03",    /* mulps */
+      "66 0f 58 03", /* addpd */
+      "c5 f1 2e 03", /* vucomisd with vvvv not 1111: #UD */
+      "c5 f3 2c 03", /* vcvttsd2si with vvvv not 1111: #UD */
+      "0f 2a 03",    /* cvtpi2ps: MMX */
+      "0f 2c 03",    /* cvttps2pi: MMX */
+      "f0 f2 0f 59 03", /* lock mulsd: #UD */
+      "66 f2 0f 59 03", /* 66 with F2: refused */
+      "c4 e2 f1 a9 03", /* vfmadd213sd: map 0F38 */
+      "62 f1 f7 08 59 03", /* EVEX vmulsd */
   };
   for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
     struct mpsprot_context ctx;
@@ -511,6 +579,27 @@ static void test_refusals(void) {
   CHECK(step_can(&ctx) == 0, "unaligned movaps refused");
   ctx.insn_len = parse_hex("0f 10 03", MPSPROT_ARCH_X86_64, ctx.insn);
   CHECK(step_can(&ctx) == 1, "unaligned movups steps");
+  /* scalar arithmetic runs under the mutator's MXCSR: refused without it, and when an
+   * exception is unmasked (the instruction would trap instead of completing) */
+  ctx.access = MPSPROT_ACCESS_READ;
+  ctx.insn_len = parse_hex("f2 0f 59 03", MPSPROT_ARCH_X86_64, ctx.insn); /* mulsd */
+  ctx.regs[RBX] = (uint64_t)(uintptr_t)region_base + 0x1008;
+  ctx.address = ctx.regs[RBX];
+  ctx.flags = 0;
+  ctx.regs[17] = 0x1F80;
+  CHECK(step_can(&ctx) == 0, "mulsd refused without the mutator's MXCSR");
+  ctx.flags = MPSPROT_CTX_MXCSR;
+  CHECK(step_can(&ctx) == 1, "mulsd steps with every exception masked");
+  for (int bit = 7; bit <= 12; bit++) {
+    ctx.regs[17] = 0x1F80 & ~(1u << bit);
+    CHECK(step_can(&ctx) == 0, "mulsd refused with MXCSR bit %d (an exception) unmasked", bit);
+  }
+  ctx.regs[17] = 0x1F80;
+  ctx.insn_len = parse_hex("c5 e3 59 03", MPSPROT_ARCH_X86_64, ctx.insn); /* vmulsd */
+  CHECK(step_can(&ctx) == 0, "vmulsd refused without the upper state (it zeroes it)");
+  ctx.flags = MPSPROT_CTX_MXCSR | MPSPROT_CTX_VEXT;
+  CHECK(step_can(&ctx) == 1, "vmulsd steps with it");
+  ctx.flags = 0;
   /* push [rbx] whose stack word would be in a region is refused */
   ctx.access = MPSPROT_ACCESS_WRITE;
   ctx.insn_len = parse_hex("ff 33", MPSPROT_ARCH_X86_64, ctx.insn);

@@ -103,6 +103,24 @@ static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
     x86_mem(ctx, &d, out, n, mnb, reg);
     return;
   }
+  if (d.op == STEP_OP_FP) { /* scalar SSE/VEX arithmetic: reg= dest[,first source] */
+    static const char *const fpn[STEP_FP_COUNT] = {
+        "?", "addss", "addsd", "mulss", "mulsd", "subss", "subsd", "divss", "divsd", "minss",
+        "minsd", "maxss", "maxsd", "sqrtss", "sqrtsd", "cvtss2sd", "cvtsd2ss", "cvtsi2ss",
+        "cvtsi2ss", "cvtsi2sd", "cvtsi2sd", "ucomiss", "ucomisd", "comiss", "comisd",
+        "cvttss2si", "cvttss2si", "cvttsd2si", "cvttsd2si", "cvtss2si", "cvtss2si",
+        "cvtsd2si", "cvtsd2si"};
+    char mnb[24], reg[40];
+    snprintf(mnb, sizeof mnb, "%s%s", d.vex ? "v" : "", fpn[d.fp]);
+    if (d.fp >= STEP_FP_CVTTSS2SI32)
+      snprintf(reg, sizeof reg, "%s", x86_reg(d.rt, d.dwidth, 0));
+    else if (d.vex && (d.fp < STEP_FP_UCOMISS || d.fp > STEP_FP_COMISD))
+      snprintf(reg, sizeof reg, "xmm%d,xmm%d", d.rt, d.rt2);
+    else
+      snprintf(reg, sizeof reg, "xmm%d", d.rt);
+    x86_mem(ctx, &d, out, n, mnb, reg);
+    return;
+  }
   const char *mn = "?";
   switch (d.opcode) {
   case 0x88: case 0x89: case 0x8A: case 0x8B: case 0xC6: case 0xC7:

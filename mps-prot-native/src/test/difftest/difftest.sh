@@ -49,7 +49,8 @@ function hexval(s,   i, c, v) {
   return v
 }
 function strip0(s) { s = tolower(s); sub(/^0x/, "", s); sub(/^0+/, "", s); return s == "" ? "0" : s }
-function ours(m) { return m == "mov" || m == "movzx" || m == "movsx" || m == "movsxd" || m == "movd" || m == "movq" || alu(m) || sse(m) || vex(m) }
+function ours(m) { return m == "mov" || m == "movzx" || m == "movsx" || m == "movsxd" || m == "movd" || m == "movq" || alu(m) || sse(m) || vex(m) || fp(m) }
+function fp(m) { return m ~ /^v?((add|sub|mul|div|min|max|sqrt)s[sd]|cvt(ss2sd|sd2ss|si2ss|si2sd|tss2si|tsd2si|ss2si|sd2si)|u?comis[sd])$/ }
 function sse(m) { return m ~ /^mov(ss|sd|ups|upd|aps|apd|dqu|dqa)$/ }
 function vex(m) { return m ~ /^vmov(ss|sd|ups|upd|aps|apd|dqu|dqa|d|q)$/ }
 function alu(m) { return m ~ /^(add|or|adc|sbb|and|sub|xor|cmp|test|inc|dec|neg|not|shl|shr|sar|xchg|xadd|cmpxchg|push|pop)$/ }
@@ -75,6 +76,14 @@ function expect(t, nbytes, bytes,   locked, c, comment, mn, ops, rest, n, P, i, 
   if (index(ops, "PTR") == 0) return "REFUSE"
   if (ops ~ /(fs|gs|es|cs|ss):/) return "REFUSE"
   n = split(ops, P, ",")
+  if (fp(mn)) {
+    # scalar SSE/VEX arithmetic: the memory operand last; reg= the other operands
+    if (bytes ~ /^62/ || index(P[n], "PTR") == 0 || n < 2 || n > 3 || (n == 3 && mn !~ /^v/)) return "REFUSE"
+    if (n == 3 && mn ~ /^v(u?comis|cvtt?s[sd]2si)/) return "REFUSE"
+    other = P[1]; for (i = 2; i < n; i++) other = other "," P[i]
+    if (other ~ /PTR|mm(1[6-9]|2[0-9]|3[01])/) return "REFUSE"
+    mem = n
+  } else {
   if (n != 2 && !(n == 1 && mn ~ /^(inc|dec|neg|not|push|pop)$/)) return "REFUSE"
   if (n == 1 && mn !~ /^(inc|dec|neg|not|push|pop)$/) return "REFUSE"
   if (mn ~ /^(push|pop)$/ && P[1] !~ /^QWORD PTR/) return "REFUSE"
@@ -84,11 +93,13 @@ function expect(t, nbytes, bytes,   locked, c, comment, mn, ops, rest, n, P, i, 
     if (index(P[i], "PTR")) mem = i
   }
   other = n == 1 ? "none" : P[3 - mem]
+  }
   if (sse(mn) && other !~ /^xmm[0-9]+$/) return "REFUSE"
   if (vex(mn) && other !~ /^[xy]mm([0-9]|1[0-5])$/) return "REFUSE" # xmm16.. only with EVEX
   if (vex(mn) && n != 2) return "REFUSE"
   if (vex(mn) && bytes ~ /^62/) return "REFUSE" # EVEX: not stepped
   kind = mem == 1 ? "W" : "R"
+  if (fp(mn)) kind = "R"
   if (mn ~ /^(cmp|test|push)$/) kind = "R"
   if (mn ~ /^(pop|xchg|xadd|cmpxchg)$/) kind = "W"
   if (alu(mn) && locked && mn != "xchg") mn = "lock." mn
