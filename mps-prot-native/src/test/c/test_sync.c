@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -219,7 +220,15 @@ int main(void) {
   test_paging();
   test_replaced_and_unmapped();
   test_fault_on_replaced_page_is_chained();
-  test_sparse_large((int64_t)256 << 30, "256 GiB");
-  test_sparse_large((int64_t)1 << 40, "1 TiB");
+  if (getenv("MPSPROT_TEST_EMULATED") != NULL) {
+    /* qemu-user keeps state for every guest page it maps: a 1 TiB region took the emulator
+     * to 15 GB and the OOM killer (seen 2026-11-29).  The scan's logic is the same at 4 GiB. */
+    printf("test_sync: the 256 GiB and 1 TiB regions are SKIPPED under %s (the emulator's "
+           "per-page state); 4 GiB instead\n", getenv("MPSPROT_TEST_EMULATED"));
+    test_sparse_large((int64_t)4 << 30, "4 GiB");
+  } else {
+    test_sparse_large((int64_t)256 << 30, "256 GiB");
+    test_sparse_large((int64_t)1 << 40, "1 TiB");
+  }
   return check_report("test_sync");
 }
