@@ -27,6 +27,9 @@
 # Usage: mps-prot/scripts/aarch64-java.sh [--quick]
 #   --quick  only the 4 KiB run of the native-side tests (for development)
 #   --test LIST [PAGESIZE]  only these tests (Surefire's -Dtest), at 4096 or PAGESIZE bytes
+#   --prepare  only step 1 (the JDK fetched or reused, and checked to start under qemu); the
+#            last line is "aarch64-java: prepared root=ROOT java=JAVA version=PACKAGE" (the
+#            difftest's aarch64 JIT corpus uses it), or the SKIPPED line as above
 # Environment: MVN (the mvn command), MPSPROT_MAVEN_ARGS (extra Maven arguments, e.g. the
 # local repository), MPSPROT_AARCH64_CACHE, MPSPROT_DEBIAN_MIRROR,
 # MPSPROT_DEBIAN_SECURITY_MIRROR, MPSPROT_AARCH64_BINFMT=wrapper (force the fallback).
@@ -37,18 +40,21 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 quick=0
 only=
+prepare=0
+what="the Java suite on aarch64 under qemu-user"
 case "${1:-}" in
   --quick) quick=1 ;;
+  --prepare) prepare=1; what="the aarch64 JDK 17 under qemu-user" ;;
   --test) only=${2:?--test needs a list of test classes}; only_pages=${3:-4096} ;;
 esac
 
 say() { echo "aarch64-java: $*"; }
 skip() {
   if [ "${REQUIRE_CROSS:-0}" = 1 ]; then
-    say "ERROR: cannot run the Java suite on aarch64: $* (REQUIRE_CROSS=1: this is an error, not a skip)" >&2
+    say "ERROR: cannot prepare $what: $* (REQUIRE_CROSS=1: this is an error, not a skip)" >&2
     exit 1
   fi
-  say "SKIPPED: the Java suite on aarch64 under qemu-user: $*"
+  say "SKIPPED: $what: $*"
   exit 0
 }
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -161,6 +167,10 @@ unset QEMU_PAGESIZE
 version=$(qemu-aarch64 "$java" -version 2>&1 | head -1) \
   || skip "the aarch64 JDK does not start under qemu-aarch64: $version"
 say "aarch64 JDK: $version ($(qemu-aarch64 --version | head -1))"
+if [ $prepare = 1 ]; then
+  say "prepared root=$root java=$java version=$(cat "$root/.mpsprot-version" 2>/dev/null || echo unknown)"
+  exit 0
+fi
 
 # ---- 2. binfmt_misc in a private namespace, or the wrapper ------------------------------
 # binfmt_misc rule for aarch64 ELF executables (e_ident: 64-bit, little-endian, version 1;

@@ -27,6 +27,10 @@
 # The aarch64 half is skipped, with a message, when aarch64-linux-gnu-gcc or
 # aarch64-linux-gnu-objdump is missing (Debian: gcc-aarch64-linux-gnu,
 # binutils-aarch64-linux-gnu); the x86-64 half likewise without an x86-64 gcc/objdump.
+# HotSpot's JIT code is a corpus too (JitWorkload.java under C1 and C2, see below): x86-64
+# from JAVA, aarch64 from the arm64 JDK 17 of mps-prot/scripts/aarch64-java.sh under
+# qemu-aarch64; for each the heap coverage is printed ("coverage ..." lines), and a missing
+# JDK prints a SKIPPED line with the reason.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -322,13 +326,43 @@ END {
 }
 '
 
+# aarch64 (objdump's text in field 5: "mnemonic operands"): an instruction with a [..]
+# operand whose base is not sp (the stack) or x28 (rthread, HotSpot's thread register), and
+# is not a prefetch (prfm, prfum); DC ZVA/GVA/GZVA with such a base count too (they write a
+# block of zeros). PC-relative accesses (load literal) have no [..] and are not counted.
+# x27 (rheapbase, the compressed-oops base when the heap is not zero-based) and x29 (which
+# C2 allocates like any other register) count: through them the code reaches the heap.
+COVERAGE_ARM='
+BEGIN { FS = "\t" }
+function heap(t,   mn, ops, inner, P) {
+  match(t, /^[^ ]+/); mn = substr(t, 1, RLENGTH); ops = substr(t, RLENGTH + 2)
+  if (mn ~ /^(prfm|prfum|prf[bhwd])$/) return ""
+  if (mn == "dc") return (ops ~ /^(zva|gva|gzva),/ && ops !~ /, (sp|x28)$/) ? "dc." substr(ops, 1, index(ops, ",") - 1) : ""
+  if (!match(ops, /\[[^]]*\]/)) return ""
+  inner = substr(ops, RSTART + 1, RLENGTH - 2)
+  split(inner, P, ", ")
+  if (P[1] ~ /^(sp|x28)$/) return ""
+  return mn
+}
+{ mn = heap($5); if (mn == "") next; total++
+  if ($1 ~ /^ACCEPT/) stepped++; else { R[mn]++ } }
+END {
+  printf("coverage %s: %d heap memory-access instructions, %d step (%.2f%%)\n", label, total, stepped, total ? 100 * stepped / total : 0)
+  n = 0; for (m in R) { M[++n] = m }
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (R[M[j]] > R[M[i]]) { t = M[i]; M[i] = M[j]; M[j] = t }
+  line = ""; for (i = 1; i <= n && i <= 12; i++) line = line sprintf(" %s %d", M[i], R[M[i]])
+  if (n) printf("  refused, most frequent first:%s\n", line)
+}
+'
+
 # The compiled methods of a PrintAssembly log (JDK 17+ without hsdis prints the code bytes
 # in hex), C1 or C2 ("Compiled method (c1)"), as one hex string: each [MachCode] block's
-# bytes in address order, the blocks separated by 16 bytes of int3.
+# bytes in address order, the blocks separated by 16 bytes of sep (x86-64: int3, cc;
+# aarch64: udf #0, 00).
 EXTRACT='
 /^Compiled method \(/ { keep = ($0 ~ "^Compiled method \\(" comp "\\)"); next }
 /^\[MachCode\]/ { inmc = keep; next }
-/^\[\/MachCode\]/ { if (inmc) printf("cccccccccccccccccccccccccccccccc"); inmc = 0; next }
+/^\[\/MachCode\]/ { if (inmc) for (i = 0; i < 16; i++) printf("%s", sep); inmc = 0; next }
 inmc && /^  0x[0-9a-f]+: [0-9a-f][0-9a-f]/ {
   line = $0; sub(/^  0x[0-9a-f]+: /, "", line); gsub(/[ |]/, "", line); printf("%s", line)
 }
@@ -401,6 +435,25 @@ else
        "is missing (Debian: apt-get install gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu)"
 fi
 
+# jit_compare ARCH DIR COMP LABEL: DIR/COMP.bin (code bytes from EXTRACT) disassembled by
+# objdump, compared with the decoder like the rest, and the heap coverage printed.
+jit_compare() {
+  if [ "$1" = x86_64 ]; then
+    $x86_objdump -D -b binary -m i386:x86-64 -M intel --insn-width=16 "$2/$3.bin" | awk "$PREP_X86"
+  else
+    $arm_objdump -D -b binary -m aarch64 "$2/$3.bin" | awk "$PREP_ARM"
+  fi | "$out/difftest" > "$2/$3.out"
+  awk -v label="$1:hotspot-$3" -v summary="$out/one.txt" "$COMPARE" "$2/$3.out"
+  cat "$out/one.txt" >> "$summary"
+  if [ "$1" = x86_64 ]; then cov=$COVERAGE; else cov=$COVERAGE_ARM; fi
+  awk -v label="$4" "$cov" "$2/$3.out"
+}
+# comp_flags NAME: the JVM flags of a corpus: c1 (C1 only), c2 (C2 only), *-nolse (no LSE).
+comp_flags() {
+  case $1 in c1*) printf '%s' -XX:TieredStopAtLevel=1 ;; *) printf '%s' -XX:-TieredCompilation ;; esac
+  case $1 in *-nolse) printf ' %s' -XX:-UseLSE ;; esac
+}
+
 # HotSpot's own JIT code (issue 12): a short workload run with PrintAssembly under C1 and
 # under C2 (about 3 s each), the code bytes disassembled by objdump and compared with the
 # decoder like the rest, and the heap coverage printed.  JAVA selects the JVM (default:
@@ -411,21 +464,89 @@ if [ -n "$x86_cc" ] && [ "$host" = x86_64 ] && have "$JAVA" && have javac && hav
   javac -d "$out/jit" "$here/JitWorkload.java"
   jver=$("$JAVA" -version 2>&1 | head -1)
   for comp in c1 c2; do
-    if [ $comp = c1 ]; then jflags=-XX:TieredStopAtLevel=1; else jflags=-XX:-TieredCompilation; fi
-    "$JAVA" -XX:+UnlockDiagnosticVMOptions -XX:+PrintAssembly $jflags -cp "$out/jit" JitWorkload 60 \
+    # shellcheck disable=SC2046
+    "$JAVA" -XX:+UnlockDiagnosticVMOptions -XX:+PrintAssembly $(comp_flags $comp) -cp "$out/jit" JitWorkload 60 \
       > "$out/jit/$comp.txt" 2>&1
-    awk -v comp=$comp "$EXTRACT" "$out/jit/$comp.txt" | xxd -r -p > "$out/jit/$comp.bin"
-    $x86_objdump -D -b binary -m i386:x86-64 -M intel --insn-width=16 "$out/jit/$comp.bin" \
-      | awk "$PREP_X86" | "$out/difftest" > "$out/jit/$comp.out"
-    awk -v label="x86_64:hotspot-$comp" -v summary="$out/one.txt" "$COMPARE" "$out/jit/$comp.out"
-    cat "$out/one.txt" >> "$summary"
-    awk -v label="x86_64 HotSpot $comp ($jver)" "$COVERAGE" "$out/jit/$comp.out"
+    awk -v comp=$comp -v sep=cc "$EXTRACT" "$out/jit/$comp.txt" | xxd -r -p > "$out/jit/$comp.bin"
+    jit_compare x86_64 "$out/jit" $comp "x86_64 HotSpot $comp ($jver)"
   done
-  echo "coverage: aarch64 HotSpot code is not measured here (no aarch64 JDK in this run)"
 else
-  echo "difftest: the HotSpot JIT corpus is skipped (needs x86-64, $JAVA, javac and xxd)"
+  echo "difftest: the x86-64 HotSpot JIT corpus is skipped (needs x86-64, $JAVA, javac and xxd)"
 fi
 
+# aarch64 HotSpot code: the same workload on an aarch64 JDK 17, on an x86-64 host the
+# Debian arm64 JDK that mps-prot/scripts/aarch64-java.sh prepares (--prepare: fetched once
+# into its cache, then reused) run under qemu-aarch64 (its default CPU, "max", has LSE:
+# HotSpot uses CAS/LDADD/SWP), on an aarch64 host JAVA. Four corpora: C1, C2, and both
+# again with -XX:-UseLSE (what an ARMv8.0 core without LSE runs: exclusive pairs). The
+# captured code (about 25 s under qemu) is kept in $out/jit-aarch64/<key>, the key naming
+# the JDK package, the qemu version and JitWorkload.java's checksum, so the second
+# `make check` of a CI run (the JDK 25 pass) reuses it; delete the directory to capture
+# again. Without the JDK (no qemu-aarch64, no network for the first fetch, ...) a SKIPPED
+# line gives the reason; with REQUIRE_CROSS=1 (CI) that is an error.
+a64_error=""
+a64_jit() {
+  t_all=$(date +%s)
+  if [ -z "$arm_cc" ]; then
+    echo "coverage: aarch64 HotSpot code: SKIPPED: no aarch64 objdump (see above)"; return 0
+  fi
+  for tool in javac xxd; do
+    have $tool || { echo "coverage: aarch64 HotSpot code: SKIPPED: no $tool"; return 0; }
+  done
+  if [ "$host" = aarch64 ]; then
+    have "$JAVA" || { echo "coverage: aarch64 HotSpot code: SKIPPED: no $JAVA"; return 0; }
+    a64_run() { "$JAVA" "$@"; }
+    a64_ver=$("$JAVA" -version 2>&1 | head -1); a64_pkg=host
+    key=$(printf '%s\n' "$a64_ver" | cksum | cut -d' ' -f1)
+  else
+    script=$(cd "$here/../../../.." && pwd)/mps-prot/scripts/aarch64-java.sh
+    if [ ! -f "$script" ] || ! have bash; then
+      echo "coverage: aarch64 HotSpot code: SKIPPED: no $script or no bash"; return 0
+    fi
+    if ! prep=$(bash "$script" --prepare 2>&1); then
+      printf '%s\n' "$prep" | sed 's/^/  /'
+      a64_error="the aarch64 JDK for the HotSpot corpus could not be prepared (see above)"
+      return 0
+    fi
+    printf '%s\n' "$prep" | grep -v -e '^aarch64-java: prepared ' -e '^aarch64-java: SKIPPED: ' | sed 's/^/  /'
+    line=$(printf '%s\n' "$prep" | grep '^aarch64-java: prepared ' | tail -1)
+    if [ -z "$line" ]; then
+      echo "coverage: aarch64 HotSpot code: SKIPPED: $(printf '%s\n' "$prep" | grep SKIPPED | tail -1 | sed 's/^aarch64-java: SKIPPED: //')"
+      return 0
+    fi
+    a64_root=$(printf '%s\n' "$line" | sed 's/^aarch64-java: prepared root=\(.*\) java=.* version=.*$/\1/')
+    a64_java=$(printf '%s\n' "$line" | sed 's/^aarch64-java: prepared root=.* java=\(.*\) version=.*$/\1/')
+    a64_pkg=$(printf '%s\n' "$line" | sed 's/^aarch64-java: prepared root=.* java=.* version=\(.*\)$/\1/')
+    a64_run() { qemu-aarch64 -L "$a64_root" "$a64_java" "$@"; }
+    a64_ver="$a64_pkg, $(qemu-aarch64 --version | head -1 | sed 's/ *(.*//')"
+    key=$(printf '%s\n' "$a64_ver" | cksum | cut -d' ' -f1)
+  fi
+  key=$(printf '%s' "$a64_pkg" | tr -c 'A-Za-z0-9.+~-' '_')-$key-$(cksum < "$here/JitWorkload.java" | cut -d' ' -f1)
+  dir=$out/jit-aarch64/$key
+  if [ -f "$dir/complete" ]; then
+    echo "coverage: aarch64 HotSpot code: reusing the corpus captured in $dir"
+  else
+    t0=$(date +%s)
+    rm -rf "$dir"; mkdir -p "$dir/classes"
+    javac --release 17 -d "$dir/classes" "$here/JitWorkload.java"
+    for comp in c1 c2 c1-nolse c2-nolse; do
+      # shellcheck disable=SC2046
+      a64_run -XX:+UnlockDiagnosticVMOptions -XX:+PrintAssembly $(comp_flags $comp) -cp "$dir/classes" \
+        JitWorkload 60 > "$dir/$comp.txt" 2>&1 || { a64_error="the aarch64 JVM failed (PrintAssembly, $comp): see $dir/$comp.txt"; return 0; }
+      awk -v comp="${comp%-nolse}" -v sep=00 "$EXTRACT" "$dir/$comp.txt" | xxd -r -p > "$dir/$comp.bin"
+    done
+    printf '%s\n' "$a64_ver" > "$dir/complete"
+    echo "coverage: aarch64 HotSpot code captured in $(( $(date +%s) - t0 )) s (kept in $dir)"
+  fi
+  for comp in c1 c2 c1-nolse c2-nolse; do
+    case $comp in *-nolse) what="${comp%-nolse}, -XX:-UseLSE: no ARMv8.1 atomics" ;; *) what=$comp ;; esac
+    jit_compare aarch64 "$dir" $comp "aarch64 HotSpot $what ($(cat "$dir/complete"))"
+  done
+  echo "coverage: aarch64 HotSpot code: $(( $(date +%s) - t_all )) s in all"
+}
+a64_jit
+
+rc=0
 awk '
 { a = $1; sub(/:.*/, "", a); T[a] += $2; A[a] += $3; R[a] += $4; F[a] += $5; S[a] += $6; U[a] += $7 }
 END {
@@ -437,4 +558,6 @@ END {
   }
   printf("difftest: %d passed, %d failed\n", tt - ff, ff)
   exit ff != 0
-}' "$summary"
+}' "$summary" || rc=1
+if [ -n "$a64_error" ]; then echo "difftest: FAILED: $a64_error"; rc=1; fi
+exit $rc
