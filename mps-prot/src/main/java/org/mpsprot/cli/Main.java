@@ -12,7 +12,8 @@ import org.mpsprot.os.linux.LinuxProtOs;
  * {@code java -jar mps-prot.jar <command>}: the runnable face of the module.
  *
  * <ul>
- *   <li>{@code info}: platform, kernel, page size, JDK, backends, handler.
+ *   <li>{@code info}: platform, kernel, page size, JDK, native backend, dirty-tracking backends,
+ *       handler.
  *   <li>{@code primitives}: the Appel-Li primitives, Java API beside plain C.
  *   <li>{@code demo}: the reference collector under every barrier, verified (docs/barriers.md).
  * </ul>
@@ -53,7 +54,8 @@ public final class Main {
     out.println("              [--costs [--svg FILE]]");
     out.println("              the reference collector under every write barrier and the read barrier,");
     out.println("              verified after every collection (the main job)");
-    out.println("  info        platform, kernel, page size, JDK, dirty-tracking backends, handler");
+    out.println("  info        platform, kernel, page size, JDK, native backend (FFM or JNA),");
+    out.println("              dirty-tracking backends, handler");
     out.println("  primitives  [--repetitions N] [--pages N] [--json]");
     out.println("              the Appel-Li primitives through the Java API beside plain C");
   }
@@ -111,6 +113,7 @@ public final class Main {
       out.printf("  mappings          %d of vm.max_map_count %d%n", LinuxProtOs.mapCount(),
           LinuxProtOs.maxMapCount());
     }
+    out.printf("  backend           %s%n", org.mpsprot.os.NativeBackend.current());
     out.printf("  handler installed %s%n", prot.handlerInstalled() ? "yes" : "no");
     out.println("  backends");
     for (ProtOs.Backend b : os.probeBackends()) {

@@ -118,12 +118,49 @@ public final class ProtModule implements Prot {
       if (r.isClosed()) {
         return;
       }
+      closeScope(r);
       regions.remove(r.base());
       bySlot.remove(r.nat.slot());
       r.markClosed();
       os.destroyRegion(r.nat.slot());
     } finally {
       lock.unlock();
+    }
+  }
+
+  /** See {@link RegionScopes#scope}. */
+  <T extends AutoCloseable> T scope(RegionImpl r, Class<T> type, java.util.function.Supplier<T> make) {
+    lock.lock();
+    try {
+      r.ensureOpen();
+      if (r.scope == null) {
+        r.scope = Objects.requireNonNull(make.get(), "scope");
+      }
+      return type.cast(r.scope);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Ends the region's views (a shared arena's close: every thread's access through them throws
+   * from now on) before anything is unmapped. If the scope refuses (a segment of it is held by a
+   * native call running now), nothing is closed or unmapped and close throws.
+   */
+  private static void closeScope(RegionImpl r) {
+    AutoCloseable scope = r.scope;
+    if (scope == null) {
+      return;
+    }
+    try {
+      scope.close();
+      r.scope = null;
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException("close of region " + r + " refused: a MemorySegment view of"
+          + " it is in use by a native call running now (" + e.getMessage() + "); nothing was"
+          + " unmapped. What to do: close the region when no native call uses its views.", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("close of region " + r + ": its views' scope failed to close", e);
     }
   }
 
@@ -150,17 +187,17 @@ public final class ProtModule implements Prot {
    * on one never waits on Java (design rule 2).
    */
   private void applyRun(RegionImpl r, long base, long limit, int bits) {
-    int[] restoreFailed = new int[1];
     osCalls.incrementAndGet();
-    int err = os.protect(r.nat.slot(), base - r.base(), limit - base, bits, restoreFailed);
+    int err = os.protect(r.nat.slot(), base - r.base(), limit - base, bits);
     if (err != 0) {
+      int restore = os.restoreState();
       String request = String.format("ProtSet [0x%x, 0x%x) %s (%s)", base, limit, AccessSet.fromBits(bits),
           os.protectCall());
       if (err == ClassicErrno.ENXIO) {
         throw notTheRegions(request, r);
       }
       ProtOsException e = os.failure(request, err, base, limit);
-      if (restoreFailed[0] == ProtOs.WIDENED) {
+      if (restore == ProtOs.WIDENED) {
         e.addSuppressed(new ProtOsException("The restore of the pages' previous protection failed"
             + " too and the OS's protection could not be read: each page's record is now the least"
             + " restrictive of its previous mode and " + AccessSet.fromBits(bits) + ", so it forbids"
