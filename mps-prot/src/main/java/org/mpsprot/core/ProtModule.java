@@ -28,9 +28,12 @@ import org.mpsprot.os.ProtOs;
  * live regions, checks every request against {@link RangeRules}, makes one OS call per request
  * (fewer through {@link #batch()}), and keeps the shim's record equal to the OS's protection.
  *
- * <p>Concurrency: one lock serialises every protection change, region creation and closing;
- * region lookup for a request happens under it too, so a region cannot be closed while a change
- * to it is in flight. {@link #sync()} takes no lock: the shim pins each region while it syncs it
+ * <p>Concurrency: one lock serialises every protection change, region creation and closing, so
+ * changes to the same pages never interleave (the shim leaves that to its caller) and a region
+ * cannot be closed while a change to it is in flight. A ProtSet finds its region without the lock
+ * (a binary search over an immutable snapshot of the live regions, republished under the lock by
+ * reserve and close) and checks under the lock that the region is still live; it allocates
+ * nothing and makes one native call (docs/performance.md .primitives.path). {@link #sync()} takes no lock: the shim pins each region while it syncs it
  * and holds the pages of each difference while it confirms and repairs it.
  */
 public final class ProtModule implements Prot {
@@ -42,7 +45,12 @@ public final class ProtModule implements Prot {
   private final ReentrantLock lock = new ReentrantLock();
   private final ConcurrentSkipListMap<Long, RegionImpl> regions =
       new ConcurrentSkipListMap<>(Long::compareUnsigned);
+  /** Protection calls made under the lock (ProtSet, harvest): a plain field, read under it. */
+  private long lockedOsCalls;
+  /** Protection calls made by sync's repairs, which hold no lock. */
   private final AtomicLong osCalls = new AtomicLong();
+  /** The live regions sorted by base (unsigned), for the lock-free lookup of a ProtSet. */
+  private volatile RegionTable table = RegionTable.EMPTY;
   private final java.util.concurrent.ConcurrentHashMap<Integer, RegionImpl> bySlot =
       new java.util.concurrent.ConcurrentHashMap<>();
   private final BarrierService barrier;
@@ -95,11 +103,13 @@ public final class ProtModule implements Prot {
         RegionImpl r = new RegionImpl(this, nat, os.buffer(record, rounded / granularity));
         regions.put(nat.base(), r);
         bySlot.put(nat.slot(), r);
+        table = RegionTable.of(regions.values());
         return r;
       } catch (RuntimeException | Error e) {
         // Nothing stays behind: no slot, no mapping, no entry (so uninstallHandler still works).
         regions.remove(nat.base());
         bySlot.remove(nat.slot());
+        table = RegionTable.of(regions.values());
         try {
           os.destroyRegion(nat.slot());
         } catch (RuntimeException d) {
@@ -121,6 +131,7 @@ public final class ProtModule implements Prot {
       closeScope(r);
       regions.remove(r.base());
       bySlot.remove(r.nat.slot());
+      table = RegionTable.of(regions.values());
       r.markClosed();
       os.destroyRegion(r.nat.slot());
     } finally {
@@ -168,11 +179,61 @@ public final class ProtModule implements Prot {
   public void set(long base, long limit, AccessSet mode) {
     Objects.requireNonNull(mode, "mode");
     RangeRules.checkBounds("ProtSet", base, limit, granularity);
+    RegionImpl r = table.find(base, limit);
     lock.lock();
     try {
-      applyRun(owner(base, limit), base, limit, mode.bits());
+      if (r == null || r.isClosed()) {
+        r = owner(base, limit); // closed meanwhile, or no owner: the lookup that explains why
+      }
+      applyRun(r, base, limit, mode.bits());
     } finally {
       lock.unlock();
+    }
+  }
+
+  /** An immutable snapshot of the live regions, sorted by base as unsigned numbers. */
+  private static final class RegionTable {
+    static final RegionTable EMPTY = new RegionTable(new long[0], new long[0], new RegionImpl[0]);
+    final long[] bases;
+    final long[] limits;
+    final RegionImpl[] regions;
+
+    private RegionTable(long[] bases, long[] limits, RegionImpl[] regions) {
+      this.bases = bases;
+      this.limits = limits;
+      this.regions = regions;
+    }
+
+    /** In iteration order of a map sorted by unsigned base. */
+    static RegionTable of(java.util.Collection<RegionImpl> sorted) {
+      RegionImpl[] rs = sorted.toArray(new RegionImpl[0]);
+      long[] b = new long[rs.length];
+      long[] l = new long[rs.length];
+      for (int i = 0; i < rs.length; i++) {
+        b[i] = rs[i].base();
+        l[i] = rs[i].limit();
+      }
+      return new RegionTable(b, l, rs);
+    }
+
+    /** The region wholly containing [base, limit), or null. No allocation, no lock. */
+    RegionImpl find(long base, long limit) {
+      int lo = 0;
+      int hi = bases.length - 1;
+      int at = -1;
+      while (lo <= hi) { // the last region whose base <= base
+        int mid = (lo + hi) >>> 1;
+        if (Long.compareUnsigned(bases[mid], base) <= 0) {
+          at = mid;
+          lo = mid + 1;
+        } else {
+          hi = mid - 1;
+        }
+      }
+      if (at < 0 || Long.compareUnsigned(limit, limits[at]) > 0) {
+        return null;
+      }
+      return regions[at];
     }
   }
 
@@ -187,7 +248,7 @@ public final class ProtModule implements Prot {
    * on one never waits on Java (design rule 2).
    */
   private void applyRun(RegionImpl r, long base, long limit, int bits) {
-    osCalls.incrementAndGet();
+    lockedOsCalls++;
     int err = os.protect(r.nat.slot(), base - r.base(), limit - base, bits);
     if (err != 0) {
       int restore = os.restoreState();
@@ -326,7 +387,12 @@ public final class ProtModule implements Prot {
 
   @Override
   public long osProtectCalls() {
-    return osCalls.get();
+    lock.lock();
+    try {
+      return lockedOsCalls + osCalls.get();
+    } finally {
+      lock.unlock();
+    }
   }
 
   @Override
@@ -406,7 +472,7 @@ public final class ProtModule implements Prot {
       long pages = r.pages();
       long[] out = new long[(int) ((pages + 63) / 64)];
       long[] found = new long[1];
-      osCalls.incrementAndGet();
+      lockedOsCalls++;
       int err = os.harvest(r.nat.slot(), 0, pages, modeAfter.bits(), out, found);
       if (err == ClassicErrno.ENXIO) {
         throw notTheRegions("harvest of region " + r + " with " + modeAfter, r);
