@@ -57,8 +57,8 @@ static void *bench_spin(void *arg) {
   return NULL;
 }
 
-static int bench_prot1(long page, long pages, double *out) {
-  char *m = bench_map(page, 2 * pages + 1);
+static int bench_prot1(long page, long pages, char *at, double *out) {
+  char *m = at != NULL ? at : bench_map(page, 2 * pages + 1);
   if (m == NULL)
     return errno;
   int err = 0;
@@ -71,14 +71,15 @@ static int bench_prot1(long page, long pages, double *out) {
     if (mprotect(m + (2 * i + 1) * page, (size_t)page, PROT_READ | PROT_WRITE) != 0)
       err = errno;
   double t2 = bench_now();
-  munmap(m, (size_t)((2 * pages + 1) * page));
+  if (at == NULL)
+    munmap(m, (size_t)((2 * pages + 1) * page));
   out[0] = (t1 - t0) / (double)pages;
   out[1] = (t2 - t1) / (double)pages;
   return err;
 }
 
-static int bench_prot1_merged(long page, long pages, double *out) {
-  char *m = bench_map(page, pages + 1);
+static int bench_prot1_merged(long page, long pages, char *at, double *out) {
+  char *m = at != NULL ? at : bench_map(page, pages + 1);
   if (m == NULL)
     return errno;
   int err = 0;
@@ -87,7 +88,12 @@ static int bench_prot1_merged(long page, long pages, double *out) {
     if (mprotect(m + i * page, (size_t)page, PROT_READ) != 0)
       err = errno;
   out[0] = (bench_now() - t0) / (double)pages;
-  munmap(m, (size_t)((pages + 1) * page));
+  if (at != NULL) {
+    if (mprotect(m, (size_t)(pages * page), PROT_READ | PROT_WRITE) != 0 && err == 0)
+      err = errno; /* read-write again, as the record says */
+  } else {
+    munmap(m, (size_t)((pages + 1) * page));
+  }
   return err;
 }
 
@@ -159,8 +165,14 @@ int mpsprot_bench_loop(int which, int64_t n, int busy, int slot, int64_t base, d
   }
   int err;
   switch (which) {
-  case MPSPROT_BENCH_PROT1: err = bench_prot1(page, (long)n, out); break;
-  case MPSPROT_BENCH_PROT1_MERGED: err = bench_prot1_merged(page, (long)n, out); break;
+  case MPSPROT_BENCH_PROT1: err = bench_prot1(page, (long)n, NULL, out); break;
+  case MPSPROT_BENCH_PROT1_MERGED: err = bench_prot1_merged(page, (long)n, NULL, out); break;
+  case MPSPROT_BENCH_PROT1_AT:
+    err = base == 0 ? EINVAL : bench_prot1(page, (long)n, (char *)(uintptr_t)base, out);
+    break;
+  case MPSPROT_BENCH_PROT1_MERGED_AT:
+    err = base == 0 ? EINVAL : bench_prot1_merged(page, (long)n, (char *)(uintptr_t)base, out);
+    break;
   case MPSPROT_BENCH_SAME_MODE: err = bench_same_mode(page, (long)n, out); break;
   case MPSPROT_BENCH_PROTN: err = bench_protn(page, (long)n, out); break;
   case MPSPROT_BENCH_TRAP_UNPROT: err = bench_trap_unprot(page, (long)n, slot, base, out); break;

@@ -436,6 +436,12 @@ MPSPROT_API int64_t mpsprot_inject_count(int site, int which);
 #define MPSPROT_BENCH_PROTN        3 /* per page, over n pages */
 #define MPSPROT_BENCH_TRAP_UNPROT  4
 #define MPSPROT_BENCH_SAME_MODE_SHIM 5 /* same_mode through mpsprot_protect on slot's page 1 */
+/* PROT1 and PROT1_MERGED with plain mprotect on a region of the module at base (2n+1 and
+ * n+1 read-write pages): the same loops on the module's memory layout (its views sit
+ * between guard pages in one reservation).  Every page is read-write again at the end,
+ * so the record still holds. */
+#define MPSPROT_BENCH_PROT1_AT        6
+#define MPSPROT_BENCH_PROT1_MERGED_AT 7
 MPSPROT_API int mpsprot_bench_loop(int which, int64_t n, int busy, int slot, int64_t base,
                                    double *out);
 

@@ -15,6 +15,8 @@ final class InProcessC {
   static final int PROTN = 3;
   static final int TRAP_UNPROT = 4;
   static final int SAME_MODE_SHIM = 5;
+  static final int PROT1_AT = 6;
+  static final int PROT1_MERGED_AT = 7;
 
   static {
     Native.register(InProcessC.class, ShimLibrary.INSTANCE);

@@ -204,10 +204,17 @@ public final class Primitives {
   /** The same loops in C inside this process, repetition {@code rep} (mpsprot_bench_loop). */
   private void inProcess(double[][] prot1, double[] merged, double[] protn, double[] same,
       double[] sameShim, double[] trap, double[][] busy, int rep) {
-    double[] o = InProcessC.run(InProcessC.PROT1, pages, false, 0, 0);
+    // prot1, unprot and prot1_merged on a region of the module, as the Java loops: the same
+    // memory layout (the views between guard pages), plain mprotect.
+    double[] o;
+    try (Region r = prot.reserve((2 * pages + 1) * page)) {
+      o = InProcessC.run(InProcessC.PROT1_AT, pages, false, 0, r.base());
+    }
     prot1[0][rep] = o[0];
     prot1[1][rep] = o[1];
-    merged[rep] = InProcessC.run(InProcessC.PROT1_MERGED, pages, false, 0, 0)[0];
+    try (Region r = prot.reserve((pages + 1) * page)) {
+      merged[rep] = InProcessC.run(InProcessC.PROT1_MERGED_AT, pages, false, 0, r.base())[0];
+    }
     protn[rep] = InProcessC.run(InProcessC.PROTN, pages * 4, false, 0, 0)[0];
     same[rep] = InProcessC.run(InProcessC.SAME_MODE, pages * 10, false, 0, 0)[0];
     try (Region r = prot.reserve(3 * page)) {
@@ -219,7 +226,9 @@ public final class Primitives {
       trap[rep] = InProcessC.run(InProcessC.TRAP_UNPROT, pages, false,
           InProcessC.mpsprot_region_find(r.base()), r.base())[0];
     }
-    o = InProcessC.run(InProcessC.PROT1, pages, true, 0, 0);
+    try (Region r = prot.reserve((2 * pages + 1) * page)) {
+      o = InProcessC.run(InProcessC.PROT1_AT, pages, true, 0, r.base());
+    }
     busy[0][rep] = o[0];
     busy[1][rep] = o[1];
   }
