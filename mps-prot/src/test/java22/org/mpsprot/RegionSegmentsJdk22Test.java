@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** The JDK 22+ segment views: the same bytes, the region's lifetime, no 2 GiB limit. */
-class RegionSegmentsTest {
+class RegionSegmentsJdk22Test {
   private final Prot prot = Prot.setup();
   private final long page = prot.granularity();
 

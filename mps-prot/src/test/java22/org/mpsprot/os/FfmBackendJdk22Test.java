@@ -8,7 +8,7 @@ import java.lang.invoke.MethodHandle;
 import org.junit.jupiter.api.Test;
 
 /** On JDK 22+ (unless -Dmpsprot.backend=jna) the seam and the accessors run on FFM downcalls. */
-class FfmBackendTest {
+class FfmBackendJdk22Test {
   @Test
   void theSeamAndTheAccessorsUseFfmDowncalls() throws Exception {
     assumeTrue(!"jna".equals(System.getProperty(NativeBackend.PROPERTY)), "JNA forced");
