@@ -42,6 +42,8 @@ public final class ProtModule implements Prot {
 
   private final ProtOs os;
   private final long granularity;
+  /** granularity - 1, or -1 (every request takes RangeRules' check) if not a power of two. */
+  private final long pageMask;
   private final ReentrantLock lock = new ReentrantLock();
   private final ConcurrentSkipListMap<Long, RegionImpl> regions =
       new ConcurrentSkipListMap<>(Long::compareUnsigned);
@@ -58,6 +60,8 @@ public final class ProtModule implements Prot {
   private ProtModule(ProtOs os) {
     this.os = os;
     this.granularity = os.pageSize();
+    // Page sizes are powers of two: alignment is a mask, not a division, on the ProtSet path.
+    this.pageMask = Long.bitCount(granularity) == 1 ? granularity - 1 : -1L;
     this.barrier = new BarrierService(this, os);
   }
 
@@ -178,7 +182,9 @@ public final class ProtModule implements Prot {
   @Override
   public void set(long base, long limit, AccessSet mode) {
     Objects.requireNonNull(mode, "mode");
-    RangeRules.checkBounds("ProtSet", base, limit, granularity);
+    if (((base | limit) & pageMask) != 0 || Long.compareUnsigned(base, limit) >= 0) {
+      RangeRules.checkBounds("ProtSet", base, limit, granularity); // throws, saying why
+    }
     RegionImpl r = table.find(base, limit);
     lock.lock();
     try {
