@@ -421,6 +421,32 @@ MPSPROT_API int64_t mpsprot_inject_count(int site, int which);
  * not the regions' section views, so it tracks memory of its own: no fault, no handler,
  * no protection change; the OS records the first write of each page.
  * --------------------------------------------------------------------------------- */
+/* The primitives benchmark's loops in C inside the calling process (bench_linux.c;
+ * docs/performance.md .primitives.inproc), so that `java -jar mps-prot.jar primitives`
+ * can set each Java loop beside the same loop in C in the same JVM process.  Linux only:
+ * the other OSes' shims do not export it.  `which`:
+ * MPSPROT_BENCH_*; n operations; busy != 0 runs a second thread spinning on another
+ * core meanwhile.  For TRAP_UNPROT, slot and base name a region of the module whose
+ * policy is UNPROTECT (the module's handler resolves the faults), for SAME_MODE_SHIM a
+ * region of at least two read-write pages; the others map memory
+ * of their own, as the standalone program does.  out[0] (and out[1] for PROT1: unprot)
+ * receive ns per operation.  Returns 0 or the errno of the failing call.  A benchmark,
+ * not a contract: its system calls do not go through the fault-injection seam. */
+#define MPSPROT_BENCH_PROT1        0 /* out[0] prot1, out[1] unprot */
+#define MPSPROT_BENCH_PROT1_MERGED 1
+#define MPSPROT_BENCH_SAME_MODE    2
+#define MPSPROT_BENCH_PROTN        3 /* per page, over n pages */
+#define MPSPROT_BENCH_TRAP_UNPROT  4
+#define MPSPROT_BENCH_SAME_MODE_SHIM 5 /* same_mode through mpsprot_protect on slot's page 1 */
+/* PROT1 and PROT1_MERGED with plain mprotect on a region of the module at base (2n+1 and
+ * n+1 read-write pages): the same loops on the module's memory layout (its views sit
+ * between guard pages in one reservation).  Every page is read-write again at the end,
+ * so the record still holds. */
+#define MPSPROT_BENCH_PROT1_AT        6
+#define MPSPROT_BENCH_PROT1_MERGED_AT 7
+MPSPROT_API int mpsprot_bench_loop(int which, int64_t n, int busy, int slot, int64_t base,
+                                   double *out);
+
 #if defined(_WIN32)
 /* Allocates `size` bytes (a positive multiple of the page size) of zeroed, read-write,
  * write-watched memory; *base receives its address.  0, EINVAL, ENFILE (256 live

@@ -60,11 +60,16 @@ public interface Region extends AutoCloseable {
    * A direct buffer over the alias view, for reading and writing the region's bytes whatever
    * the mutator's protection, in the platform's native byte order. Regions larger than {@link Integer#MAX_VALUE} bytes refuse.
    * The buffer must not be used after {@link #close()}: the memory is then unmapped and a
-   * stale access crashes the process.
+   * stale access crashes the process. On JDK 22+ prefer {@code RegionSegments.aliasSegment}:
+   * a {@code MemorySegment} of any size whose use after close throws
+   * {@link IllegalStateException} (docs/design/prot.md .sol.segments).
    */
   ByteBuffer alias();
 
-  /** A direct buffer over the mutator's view; accesses obey its protection. */
+  /**
+   * A direct buffer over the mutator's view; accesses obey its protection. The same limits as
+   * {@link #alias()}; on JDK 22+ {@code RegionSegments.mutatorSegment} is the safe view.
+   */
   ByteBuffer mutatorView();
 
   /**

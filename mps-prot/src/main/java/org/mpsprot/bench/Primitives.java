@@ -15,21 +15,36 @@ import org.mpsprot.Prot;
 import org.mpsprot.Region;
 import org.mpsprot.barrier.BarrierCosts;
 import org.mpsprot.barrier.Strategies;
+import org.mpsprot.os.NativeBackend;
 
 /**
  * {@code java -jar mps-prot.jar primitives}: the Appel-Li primitives through the module's Java
- * API beside the same primitives in plain C (docs/performance.md), in one run on the same
- * machine state. Each Java primitive mirrors its C twin in src/bench/c/primitives.c: the same
- * memory layout, the same order of calls, the same number of pages.
+ * API beside the same primitives in C (docs/performance.md), in one run on the same machine
+ * state. Each Java primitive mirrors its C twin in src/bench/c/primitives.c: the same memory
+ * layout, the same order of calls, the same number of pages. Two C columns: the standalone C
+ * program (no JVM), and the same loop run by the shim inside this JVM process
+ * ({@code mpsprot_bench_loop}, called once per repetition right after the Java loop); Java /
+ * in-process C is what the module's Java path adds (.primitives.inproc).
  */
 public final class Primitives {
   /**
    * One row: the Java figure (median, min, max ns per operation) and the C median or null. The
    * write-barrier rows (dirty_*) carry the median of {@link BarrierCosts} as all three figures.
    */
-  public record Row(String name, double javaNs, double javaMin, double javaMax, Double cNs) {
+  public record Row(String name, double javaNs, double javaMin, double javaMax, Double cNs,
+      Double cInProcessNs, String backend) {
+    public Row(String name, double javaNs, double javaMin, double javaMax, Double cNs) {
+      this(name, javaNs, javaMin, javaMax, cNs, null, NativeBackend.current().kind().name().toLowerCase(Locale.ROOT));
+    }
+
+    /** Java / the standalone C program. */
     public Double ratio() {
       return cNs == null ? null : javaNs / cNs;
+    }
+
+    /** Java / the same loop in C inside this JVM process: what the module's Java path adds. */
+    public Double ratioInProcess() {
+      return cInProcessNs == null ? null : javaNs / cInProcessNs;
     }
   }
 
@@ -60,6 +75,14 @@ public final class Primitives {
     double[] handoff = new double[repetitions];
     double[] stepLoad = new double[repetitions];
     double[] stepStore = new double[repetitions];
+    double[][] cIn = new double[2][repetitions];
+    double[] cInMerged = new double[repetitions];
+    double[] cInProtn = new double[repetitions];
+    double[] cInSame = new double[repetitions];
+    double[] cInSameShim = new double[repetitions];
+    double[] cInTrap = new double[repetitions];
+    double[][] busy = new double[2][repetitions];
+    double[][] cInBusy = new double[2][repetitions];
     progress.println("primitives: warm-up");
     for (int w = 0; w < 3; w++) {
       protUnprot(new double[2][1], 0);
@@ -74,6 +97,9 @@ public final class Primitives {
       handoff();
       step(false);
       step(true);
+      protUnprotBusy(new double[2][1], 0);
+      inProcess(new double[2][1], new double[1], new double[1], new double[1], new double[1], new double[1],
+          new double[2][1], 0);
     }
     for (int r = 0; r < repetitions; r++) {
       progress.printf("primitives: Java repetition %d of %d%n", r + 1, repetitions);
@@ -89,21 +115,26 @@ public final class Primitives {
       handoff[r] = handoff();
       stepLoad[r] = step(false);
       stepStore[r] = step(true);
+      protUnprotBusy(busy, r);
+      inProcess(cIn, cInMerged, cInProtn, cInSame, cInSameShim, cInTrap, cInBusy, r);
     }
     progress.println("primitives: C baseline");
     Map<String, CBaseline.Figure> c = CBaseline.run(repetitions, pages);
     List<Row> rows = new ArrayList<>();
-    rows.add(row("prot1", prot1[0], c));
-    rows.add(row("prot1_raw_jna", raw[0], c, "prot1"));
-    rows.add(row("prot1_merged", merged, c));
-    rows.add(row("unprot", prot1[1], c));
-    rows.add(row("unprot_raw_jna", raw[1], c, "unprot"));
-    rows.add(row("protn_per_page", protn, c));
-    rows.add(row("same_mode", sameMode, c));
-    rows.add(row("same_mode_raw_jna", sameModeRaw, c, "same_mode"));
+    rows.add(row("prot1", prot1[0], c, "prot1", cIn[0]));
+    rows.add(row("prot1_raw_jna", raw[0], c, "prot1", cIn[0]));
+    rows.add(row("prot1_merged", merged, c, "prot1_merged", cInMerged));
+    rows.add(row("unprot", prot1[1], c, "unprot", cIn[1]));
+    rows.add(row("unprot_raw_jna", raw[1], c, "unprot", cIn[1]));
+    rows.add(row("protn_per_page", protn, c, "protn_per_page", cInProtn));
+    rows.add(row("same_mode", sameMode, c, "same_mode", cInSame));
+    rows.add(row("same_mode_raw_jna", sameModeRaw, c, "same_mode", cInSame));
+    rows.add(row("same_mode_via_shim", sameMode, c, null, cInSameShim));
+    rows.add(row("prot1_busy", busy[0], c, null, cInBusy[0]));
+    rows.add(row("unprot_busy", busy[1], c, null, cInBusy[1]));
     rows.add(row("map2", map2, c));
-    rows.add(row("trap_unprot", trap, c));
-    rows.add(row("trap_unprot_accessor", trapAccessor, c, "trap_unprot"));
+    rows.add(row("trap_unprot", trap, c, "trap_unprot", cInTrap));
+    rows.add(row("trap_unprot_accessor", trapAccessor, c, "trap_unprot", cInTrap));
     rows.add(row("handoff", handoff, c));
     rows.add(row("step_load", stepLoad, c));
     rows.add(row("step_store", stepStore, c));
@@ -125,10 +156,81 @@ public final class Primitives {
 
   /** A row whose C counterpart is {@code cName} (null when C has none). */
   private static Row row(String name, double[] v, Map<String, CBaseline.Figure> c, String cName) {
+    return row(name, v, c, cName, null);
+  }
+
+  /** The same with the in-process C figures of each repetition (null: none). */
+  private static Row row(String name, double[] v, Map<String, CBaseline.Figure> c, String cName,
+      double[] inProcess) {
     double[] s = v.clone();
     Arrays.sort(s);
-    CBaseline.Figure f = c.get(cName);
-    return new Row(name, s[s.length / 2], s[0], s[s.length - 1], f == null ? null : f.median());
+    CBaseline.Figure f = cName == null ? null : c.get(cName);
+    return new Row(name, s[s.length / 2], s[0], s[s.length - 1], f == null ? null : f.median(),
+        inProcess == null ? null : median(inProcess),
+        NativeBackend.current().kind().name().toLowerCase(Locale.ROOT));
+  }
+
+  private static double median(double[] v) {
+    double[] s = v.clone();
+    Arrays.sort(s);
+    return s[s.length / 2];
+  }
+
+  /**
+   * prot1 and unprot as {@link #protUnprot} while a second thread spins on another core: a
+   * protection-reducing mprotect must then shoot down that CPU's TLB (.primitives.busy).
+   */
+  private void protUnprotBusy(double[][] out, int rep) throws InterruptedException {
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread spinner = new Thread(() -> {
+      long x = 0;
+      while (!stop.get()) {
+        x++;
+      }
+      if (x == 42) {
+        System.out.print("");
+      }
+    }, "mps-prot-primitives-spinner");
+    spinner.setDaemon(true);
+    spinner.start();
+    try {
+      protUnprot(out, rep);
+    } finally {
+      stop.set(true);
+      spinner.join();
+    }
+  }
+
+  /** The same loops in C inside this process, repetition {@code rep} (mpsprot_bench_loop). */
+  private void inProcess(double[][] prot1, double[] merged, double[] protn, double[] same,
+      double[] sameShim, double[] trap, double[][] busy, int rep) {
+    // prot1, unprot and prot1_merged on a region of the module, as the Java loops: the same
+    // memory layout (the views between guard pages), plain mprotect.
+    double[] o;
+    try (Region r = prot.reserve((2 * pages + 1) * page)) {
+      o = InProcessC.run(InProcessC.PROT1_AT, pages, false, 0, r.base());
+    }
+    prot1[0][rep] = o[0];
+    prot1[1][rep] = o[1];
+    try (Region r = prot.reserve((pages + 1) * page)) {
+      merged[rep] = InProcessC.run(InProcessC.PROT1_MERGED_AT, pages, false, 0, r.base())[0];
+    }
+    protn[rep] = InProcessC.run(InProcessC.PROTN, pages * 4, false, 0, 0)[0];
+    same[rep] = InProcessC.run(InProcessC.SAME_MODE, pages * 10, false, 0, 0)[0];
+    try (Region r = prot.reserve(3 * page)) {
+      sameShim[rep] = InProcessC.run(InProcessC.SAME_MODE_SHIM, pages * 10, false,
+          InProcessC.mpsprot_region_find(r.base()), r.base())[0];
+    }
+    try (Region r = prot.reserve(page)) {
+      r.setPolicy(BarrierPolicy.UNPROTECT);
+      trap[rep] = InProcessC.run(InProcessC.TRAP_UNPROT, pages, false,
+          InProcessC.mpsprot_region_find(r.base()), r.base())[0];
+    }
+    try (Region r = prot.reserve((2 * pages + 1) * page)) {
+      o = InProcessC.run(InProcessC.PROT1_AT, pages, true, 0, r.base());
+    }
+    busy[0][rep] = o[0];
+    busy[1][rep] = o[1];
   }
 
   /** prot1: every other page of a read-write run made read-only (each call splits); unprot: back. */
@@ -309,27 +411,86 @@ public final class Primitives {
     }
   }
 
-  /** The table: name, Java ns, C ns, ratio, spread (Java min to max), median. */
+  private static final java.util.regex.Pattern ROW = java.util.regex.Pattern.compile(
+      "\\{\"name\": \"([^\"]+)\", \"java_ns\": ([0-9.]+), \"java_min_ns\": ([0-9.]+), \"java_max_ns\":"
+          + " ([0-9.]+), \"c_ns\": (null|[0-9.]+), \"ratio\": (?:null|[0-9.]+), \"c_inproc_ns\":"
+          + " (null|[0-9.]+), \"ratio_inproc\": (?:null|[0-9.]+), \"backend\": \"(\\w+)\"\\}");
+
+  /**
+   * Runs the benchmark on {@code backend} ("jna" or "ffm") in a child JVM (a process has one
+   * backend), with this JVM's class path; its progress goes to this process's stderr.
+   */
+  public static List<Row> runInChild(String backend, int repetitions, long pages)
+      throws java.io.IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    if (Runtime.version().feature() >= 22) {
+      cmd.add("--enable-native-access=ALL-UNNAMED");
+    }
+    cmd.addAll(List.of("-D" + NativeBackend.PROPERTY + "=" + backend, "-cp", System.getProperty("java.class.path"),
+        "org.mpsprot.cli.Main", "primitives", "--json", "--backend", backend,
+        "--repetitions", String.valueOf(repetitions), "--pages", String.valueOf(pages)));
+    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("primitives on the " + backend + " backend failed (exit "
+          + p.exitValue() + "): " + out);
+    }
+    List<Row> rows = new ArrayList<>();
+    java.util.regex.Matcher m = ROW.matcher(out);
+    while (m.find()) {
+      rows.add(new Row(m.group(1), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)),
+          Double.parseDouble(m.group(4)), m.group(5).equals("null") ? null : Double.valueOf(m.group(5)),
+          m.group(6).equals("null") ? null : Double.valueOf(m.group(6)), m.group(7)));
+    }
+    if (rows.isEmpty()) {
+      throw new IllegalStateException("primitives on the " + backend + " backend printed no rows: " + out);
+    }
+    return rows;
+  }
+
+  /**
+   * The table: name, Java ns, C in this JVM ns, Java / that, standalone C ns, Java / that,
+   * spread (Java min to max).
+   */
   public static void printTable(List<Row> rows, long pageSize, PrintStream out) {
     out.printf("page size %d bytes; figures are ns per operation, median over repetitions%n", pageSize);
-    out.printf("%-30s %12s %12s %8s   %s%n", "primitive", "Java ns", "C ns", "ratio", "Java spread (min..max)");
+    String backend = null;
     for (Row r : rows) {
-      out.printf(Locale.ROOT, "%-30s %12.1f %12s %8s   %.1f..%.1f%n", r.name(), r.javaNs(),
-          r.cNs() == null ? "-" : String.format(Locale.ROOT, "%.1f", r.cNs()),
-          r.ratio() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.ratio()), r.javaMin(), r.javaMax());
+      if (!r.backend().equals(backend)) {
+        backend = r.backend();
+        out.printf("%nbackend %s%n", backend);
+        out.printf("%-30s %10s %10s %8s %10s %8s   %s%n", "primitive", "Java ns", "C-in-JVM", "ratio",
+            "C ns", "ratio", "Java spread (min..max)");
+      }
+      out.printf(Locale.ROOT, "%-30s %10.1f %10s %8s %10s %8s   %.1f..%.1f%n", r.name(), r.javaNs(),
+          fmt(r.cInProcessNs(), "%.1f"), fmt(r.ratioInProcess(), "%.2f"),
+          fmt(r.cNs(), "%.1f"), fmt(r.ratio(), "%.2f"), r.javaMin(), r.javaMax());
     }
   }
 
-  /** {"page_size": N, "results": [{"name": ..., "java_ns": X, "c_ns": Y or null, "ratio": X/Y or null}, ...]} */
+  private static String fmt(Double v, String f) {
+    return v == null ? "-" : String.format(Locale.ROOT, f, v);
+  }
+
+  private static String num(Double v, String f) {
+    return v == null ? "null" : String.format(Locale.ROOT, f, v);
+  }
+
+  /**
+   * {"page_size": N, "results": [{"name": ..., "java_ns": X, "java_min_ns": .., "java_max_ns": ..,
+   * "c_ns": standalone C or null, "ratio": X / c_ns or null, "c_inproc_ns": C in this JVM or null,
+   * "ratio_inproc": X / c_inproc_ns or null, "backend": "jna" or "ffm"}, ...]}
+   */
   public static String json(List<Row> rows, long pageSize) {
     StringBuilder sb = new StringBuilder("{\"page_size\": ").append(pageSize).append(", \"results\": [");
     for (int i = 0; i < rows.size(); i++) {
       Row r = rows.get(i);
       sb.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT,
-          "{\"name\": \"%s\", \"java_ns\": %.1f, \"java_min_ns\": %.1f, \"java_max_ns\": %.1f, \"c_ns\": %s, \"ratio\": %s}",
-          r.name(), r.javaNs(), r.javaMin(), r.javaMax(),
-          r.cNs() == null ? "null" : String.format(Locale.ROOT, "%.1f", r.cNs()),
-          r.ratio() == null ? "null" : String.format(Locale.ROOT, "%.3f", r.ratio())));
+          "{\"name\": \"%s\", \"java_ns\": %.1f, \"java_min_ns\": %.1f, \"java_max_ns\": %.1f, \"c_ns\": %s,"
+              + " \"ratio\": %s, \"c_inproc_ns\": %s, \"ratio_inproc\": %s, \"backend\": \"%s\"}",
+          r.name(), r.javaNs(), r.javaMin(), r.javaMax(), num(r.cNs(), "%.1f"), num(r.ratio(), "%.3f"),
+          num(r.cInProcessNs(), "%.1f"), num(r.ratioInProcess(), "%.3f"), r.backend()));
     }
     return sb.append("]}").toString();
   }

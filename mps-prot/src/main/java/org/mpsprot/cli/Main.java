@@ -12,7 +12,8 @@ import org.mpsprot.os.linux.LinuxProtOs;
  * {@code java -jar mps-prot.jar <command>}: the runnable face of the module.
  *
  * <ul>
- *   <li>{@code info}: platform, kernel, page size, JDK, backends, handler.
+ *   <li>{@code info}: platform, kernel, page size, JDK, native backend, dirty-tracking backends,
+ *       handler.
  *   <li>{@code primitives}: the Appel-Li primitives, Java API beside plain C.
  *   <li>{@code demo}: the reference collector under every barrier, verified (docs/barriers.md).
  * </ul>
@@ -53,26 +54,53 @@ public final class Main {
     out.println("              [--costs [--svg FILE]]");
     out.println("              the reference collector under every write barrier and the read barrier,");
     out.println("              verified after every collection (the main job)");
-    out.println("  info        platform, kernel, page size, JDK, dirty-tracking backends, handler");
-    out.println("  primitives  [--repetitions N] [--pages N] [--json]");
-    out.println("              the Appel-Li primitives through the Java API beside plain C");
+    out.println("  info        platform, kernel, page size, JDK, native backend (FFM or JNA),");
+    out.println("              dirty-tracking backends, handler");
+    out.println("  primitives  [--repetitions N] [--pages N] [--json] [--backend jna|ffm|all]");
+    out.println("              the Appel-Li primitives through the Java API beside the same loops in C,");
+    out.println("              inside this JVM and in a program without one; --backend: the native");
+    out.println("              backend (default: this JVM's; all: each in a child JVM, rows per backend)");
   }
 
   static int primitives(String[] args, PrintStream out, PrintStream err) {
     int repetitions = 11;
     long pages = 1000;
     boolean json = false;
+    String backend = null;
     try {
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
+          case "--backend" -> backend = value(args, ++i, "--backend");
           case "--repetitions" -> repetitions = Integer.parseInt(value(args, ++i, "--repetitions"));
           case "--pages" -> pages = Long.parseLong(value(args, ++i, "--pages"));
           case "--json" -> json = true;
           default -> throw new IllegalArgumentException("unknown option '" + args[i] + "'");
         }
       }
-      Primitives bench = new Primitives(repetitions, pages);
-      List<Primitives.Row> rows = bench.run(err);
+      List<Primitives.Row> rows = new java.util.ArrayList<>();
+      List<String> backends = backend == null ? List.of()
+          : backend.equals("all") ? (Runtime.version().feature() >= 22 ? List.of("jna", "ffm") : List.of("jna"))
+          : List.of(backend);
+      for (String b : backends) {
+        if (!b.equals("jna") && !b.equals("ffm")) {
+          throw new IllegalArgumentException("--backend " + b + ": use jna, ffm or all");
+        }
+      }
+      if (backends.size() == 1 && System.getProperty(org.mpsprot.os.NativeBackend.PROPERTY) == null
+          && !backend.equals("all")) {
+        System.setProperty(org.mpsprot.os.NativeBackend.PROPERTY, backend); // chosen once, from here
+      }
+      if (backends.isEmpty() || backends.size() == 1
+          && org.mpsprot.os.NativeBackend.current().kind().name().equalsIgnoreCase(backends.get(0))) {
+        if (repetitions < 1 || pages < 1) {
+          throw new IllegalArgumentException("repetitions and pages must be at least 1");
+        }
+        rows.addAll(new Primitives(repetitions, pages).run(err));
+      } else {
+        for (String b : backends) {
+          rows.addAll(Primitives.runInChild(b, repetitions, pages));
+        }
+      }
       long pageSize = Prot.setup().granularity();
       if (json) {
         out.println(Primitives.json(rows, pageSize));
@@ -111,6 +139,7 @@ public final class Main {
       out.printf("  mappings          %d of vm.max_map_count %d%n", LinuxProtOs.mapCount(),
           LinuxProtOs.maxMapCount());
     }
+    out.printf("  backend           %s%n", org.mpsprot.os.NativeBackend.current());
     out.printf("  handler installed %s%n", prot.handlerInstalled() ? "yes" : "no");
     out.println("  backends");
     for (ProtOs.Backend b : os.probeBackends()) {

@@ -28,9 +28,12 @@ import org.mpsprot.os.ProtOs;
  * live regions, checks every request against {@link RangeRules}, makes one OS call per request
  * (fewer through {@link #batch()}), and keeps the shim's record equal to the OS's protection.
  *
- * <p>Concurrency: one lock serialises every protection change, region creation and closing;
- * region lookup for a request happens under it too, so a region cannot be closed while a change
- * to it is in flight. {@link #sync()} takes no lock: the shim pins each region while it syncs it
+ * <p>Concurrency: one lock serialises every protection change, region creation and closing, so
+ * changes to the same pages never interleave (the shim leaves that to its caller) and a region
+ * cannot be closed while a change to it is in flight. A ProtSet finds its region without the lock
+ * (a binary search over an immutable snapshot of the live regions, republished under the lock by
+ * reserve and close) and checks under the lock that the region is still live; it allocates
+ * nothing and makes one native call (docs/performance.md .primitives.path). {@link #sync()} takes no lock: the shim pins each region while it syncs it
  * and holds the pages of each difference while it confirms and repairs it.
  */
 public final class ProtModule implements Prot {
@@ -39,10 +42,17 @@ public final class ProtModule implements Prot {
 
   private final ProtOs os;
   private final long granularity;
+  /** granularity - 1, or -1 (every request takes RangeRules' check) if not a power of two. */
+  private final long pageMask;
   private final ReentrantLock lock = new ReentrantLock();
   private final ConcurrentSkipListMap<Long, RegionImpl> regions =
       new ConcurrentSkipListMap<>(Long::compareUnsigned);
+  /** Protection calls made under the lock (ProtSet, harvest): a plain field, read under it. */
+  private long lockedOsCalls;
+  /** Protection calls made by sync's repairs, which hold no lock. */
   private final AtomicLong osCalls = new AtomicLong();
+  /** The live regions sorted by base (unsigned), for the lock-free lookup of a ProtSet. */
+  private volatile RegionTable table = RegionTable.EMPTY;
   private final java.util.concurrent.ConcurrentHashMap<Integer, RegionImpl> bySlot =
       new java.util.concurrent.ConcurrentHashMap<>();
   private final BarrierService barrier;
@@ -50,6 +60,8 @@ public final class ProtModule implements Prot {
   private ProtModule(ProtOs os) {
     this.os = os;
     this.granularity = os.pageSize();
+    // Page sizes are powers of two: alignment is a mask, not a division, on the ProtSet path.
+    this.pageMask = Long.bitCount(granularity) == 1 ? granularity - 1 : -1L;
     this.barrier = new BarrierService(this, os);
   }
 
@@ -95,11 +107,13 @@ public final class ProtModule implements Prot {
         RegionImpl r = new RegionImpl(this, nat, os.buffer(record, rounded / granularity));
         regions.put(nat.base(), r);
         bySlot.put(nat.slot(), r);
+        table = RegionTable.of(regions.values());
         return r;
       } catch (RuntimeException | Error e) {
         // Nothing stays behind: no slot, no mapping, no entry (so uninstallHandler still works).
         regions.remove(nat.base());
         bySlot.remove(nat.slot());
+        table = RegionTable.of(regions.values());
         try {
           os.destroyRegion(nat.slot());
         } catch (RuntimeException d) {
@@ -118,8 +132,10 @@ public final class ProtModule implements Prot {
       if (r.isClosed()) {
         return;
       }
+      closeScope(r);
       regions.remove(r.base());
       bySlot.remove(r.nat.slot());
+      table = RegionTable.of(regions.values());
       r.markClosed();
       os.destroyRegion(r.nat.slot());
     } finally {
@@ -127,15 +143,103 @@ public final class ProtModule implements Prot {
     }
   }
 
+  /** See {@link RegionScopes#scope}. */
+  <T extends AutoCloseable> T scope(RegionImpl r, Class<T> type, java.util.function.Supplier<T> make) {
+    lock.lock();
+    try {
+      r.ensureOpen();
+      if (r.scope == null) {
+        r.scope = Objects.requireNonNull(make.get(), "scope");
+      }
+      return type.cast(r.scope);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Ends the region's views (a shared arena's close: every thread's access through them throws
+   * from now on) before anything is unmapped. If the scope refuses (a segment of it is held by a
+   * native call running now), nothing is closed or unmapped and close throws.
+   */
+  private static void closeScope(RegionImpl r) {
+    AutoCloseable scope = r.scope;
+    if (scope == null) {
+      return;
+    }
+    try {
+      scope.close();
+      r.scope = null;
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException("close of region " + r + " refused: a MemorySegment view of"
+          + " it is in use by a native call running now (" + e.getMessage() + "); nothing was"
+          + " unmapped. What to do: close the region when no native call uses its views.", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("close of region " + r + ": its views' scope failed to close", e);
+    }
+  }
+
   @Override
   public void set(long base, long limit, AccessSet mode) {
     Objects.requireNonNull(mode, "mode");
-    RangeRules.checkBounds("ProtSet", base, limit, granularity);
+    if (((base | limit) & pageMask) != 0 || Long.compareUnsigned(base, limit) >= 0) {
+      RangeRules.checkBounds("ProtSet", base, limit, granularity); // throws, saying why
+    }
+    RegionImpl r = table.find(base, limit);
     lock.lock();
     try {
-      applyRun(owner(base, limit), base, limit, mode.bits());
+      if (r == null || r.isClosed()) {
+        r = owner(base, limit); // closed meanwhile, or no owner: the lookup that explains why
+      }
+      applyRun(r, base, limit, mode.bits());
     } finally {
       lock.unlock();
+    }
+  }
+
+  /** An immutable snapshot of the live regions, sorted by base as unsigned numbers. */
+  private static final class RegionTable {
+    static final RegionTable EMPTY = new RegionTable(new long[0], new long[0], new RegionImpl[0]);
+    final long[] bases;
+    final long[] limits;
+    final RegionImpl[] regions;
+
+    private RegionTable(long[] bases, long[] limits, RegionImpl[] regions) {
+      this.bases = bases;
+      this.limits = limits;
+      this.regions = regions;
+    }
+
+    /** In iteration order of a map sorted by unsigned base. */
+    static RegionTable of(java.util.Collection<RegionImpl> sorted) {
+      RegionImpl[] rs = sorted.toArray(new RegionImpl[0]);
+      long[] b = new long[rs.length];
+      long[] l = new long[rs.length];
+      for (int i = 0; i < rs.length; i++) {
+        b[i] = rs[i].base();
+        l[i] = rs[i].limit();
+      }
+      return new RegionTable(b, l, rs);
+    }
+
+    /** The region wholly containing [base, limit), or null. No allocation, no lock. */
+    RegionImpl find(long base, long limit) {
+      int lo = 0;
+      int hi = bases.length - 1;
+      int at = -1;
+      while (lo <= hi) { // the last region whose base <= base
+        int mid = (lo + hi) >>> 1;
+        if (Long.compareUnsigned(bases[mid], base) <= 0) {
+          at = mid;
+          lo = mid + 1;
+        } else {
+          hi = mid - 1;
+        }
+      }
+      if (at < 0 || Long.compareUnsigned(limit, limits[at]) > 0) {
+        return null;
+      }
+      return regions[at];
     }
   }
 
@@ -150,17 +254,17 @@ public final class ProtModule implements Prot {
    * on one never waits on Java (design rule 2).
    */
   private void applyRun(RegionImpl r, long base, long limit, int bits) {
-    int[] restoreFailed = new int[1];
-    osCalls.incrementAndGet();
-    int err = os.protect(r.nat.slot(), base - r.base(), limit - base, bits, restoreFailed);
+    lockedOsCalls++;
+    int err = os.protect(r.nat.slot(), base - r.base(), limit - base, bits);
     if (err != 0) {
+      int restore = os.restoreState();
       String request = String.format("ProtSet [0x%x, 0x%x) %s (%s)", base, limit, AccessSet.fromBits(bits),
           os.protectCall());
       if (err == ClassicErrno.ENXIO) {
         throw notTheRegions(request, r);
       }
       ProtOsException e = os.failure(request, err, base, limit);
-      if (restoreFailed[0] == ProtOs.WIDENED) {
+      if (restore == ProtOs.WIDENED) {
         e.addSuppressed(new ProtOsException("The restore of the pages' previous protection failed"
             + " too and the OS's protection could not be read: each page's record is now the least"
             + " restrictive of its previous mode and " + AccessSet.fromBits(bits) + ", so it forbids"
@@ -289,7 +393,12 @@ public final class ProtModule implements Prot {
 
   @Override
   public long osProtectCalls() {
-    return osCalls.get();
+    lock.lock();
+    try {
+      return lockedOsCalls + osCalls.get();
+    } finally {
+      lock.unlock();
+    }
   }
 
   @Override
@@ -369,7 +478,7 @@ public final class ProtModule implements Prot {
       long pages = r.pages();
       long[] out = new long[(int) ((pages + 63) / 64)];
       long[] found = new long[1];
-      osCalls.incrementAndGet();
+      lockedOsCalls++;
       int err = os.harvest(r.nat.slot(), 0, pages, modeAfter.bits(), out, found);
       if (err == ClassicErrno.ENXIO) {
         throw notTheRegions("harvest of region " + r + " with " + modeAfter, r);

@@ -24,11 +24,17 @@ final class RegionImpl implements Region {
   private volatile boolean closed;
   private volatile BarrierPolicy policy = BarrierPolicy.NONE;
   private volatile FaultHandler handler;
+  /** The views' scope ({@link RegionScopes}), closed by close(); guarded by the module's lock. */
+  AutoCloseable scope;
 
   RegionImpl(ProtModule module, NativeRegion nat, ByteBuffer record) {
     this.module = module;
     this.nat = nat;
     this.record = record;
+  }
+
+  ProtModule module() {
+    return module;
   }
 
   @Override

@@ -69,10 +69,16 @@ public interface ProtOs {
 
   /**
    * One protection change on the slot's mutator view; returns 0 or the errno. On failure the
-   * shim has restored the pages' previous protection; {@code restoreFailed[0]} is 1 if that
-   * restore failed too.
+   * shim has restored the pages' previous protection, and {@link #restoreState()} says whether
+   * that worked. Allocates nothing.
    */
-  int protect(int slot, long offset, long length, int modeBits, int[] restoreFailed);
+  int protect(int slot, long offset, long length, int modeBits);
+
+  /**
+   * After {@link #protect} failed on the calling thread: {@link #RESTORED}, {@link #ADOPTED} or
+   * {@link #WIDENED}, until the thread's next protect.
+   */
+  int restoreState();
 
   /** Address of the slot's record: one byte of AccessSet bits per page. */
   long recordAddress(int slot);
@@ -80,7 +86,7 @@ public interface ProtOs {
   /** A direct buffer over native memory {@code [address, address + size)}. */
   java.nio.ByteBuffer buffer(long address, long size);
 
-  /** {@link #protect}'s restoreFailed[0]: the restore worked (mpsprot.h MPSPROT_RESTORED). */
+  /** {@link #restoreState()}: the restore worked (mpsprot.h MPSPROT_RESTORED). */
   int RESTORED = 0;
 
   /** The restore failed; the shim made the record the OS's real protection (MPSPROT_ADOPTED). */

@@ -1,6 +1,5 @@
 package org.mpsprot.os;
 
-import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
 import org.mpsprot.ProtOsException;
@@ -23,6 +22,8 @@ public abstract class ShimProtOs implements ProtOs {
   private static final int STAGE_SLOTS = 6;
 
   private final long pageSize;
+  /** The backend's calls of the shim (docs/design/os.md .backend). */
+  private final ShimCalls calls;
 
   /**
    * Loads the shim. {@code libraryFile} names the file expected under JNA's resource prefix
@@ -33,8 +34,9 @@ public abstract class ShimProtOs implements ProtOs {
    */
   protected ShimProtOs(String libraryFile) {
     int version;
+    calls = NativeBackend.current().calls();
     try {
-      version = CommonShim.mpsprot_version();
+      version = calls.version();
     } catch (UnsatisfiedLinkError e) {
       throw new UnsatisfiedLinkError(
           "libmpsprot for " + com.sun.jna.Platform.RESOURCE_PREFIX + " is not on the class path"
@@ -46,7 +48,7 @@ public abstract class ShimProtOs implements ProtOs {
           "libmpsprot API version " + version + " found, " + CommonShim.API_VERSION
               + " expected: the jar and the shim come from different builds; rebuild both");
     }
-    pageSize = CommonShim.mpsprot_page_size();
+    pageSize = calls.pageSize();
   }
 
   /**
@@ -67,7 +69,7 @@ public abstract class ShimProtOs implements ProtOs {
 
   @Override
   public void setup() {
-    int err = CommonShim.mpsprot_setup();
+    int err = calls.setup();
     if (err != 0) {
       throw failure(Operation.OTHER, "ProtSetup", err, 0, 0);
     }
@@ -75,13 +77,13 @@ public abstract class ShimProtOs implements ProtOs {
 
   @Override
   public boolean handlerInstalled() {
-    return CommonShim.mpsprot_handler_installed() != 0;
+    return calls.handlerInstalled() != 0;
   }
 
   @Override
   public NativeRegion createRegion(long size) {
     long[] out = new long[4];
-    int err = CommonShim.mpsprot_region_create(size, out);
+    int err = calls.regionCreate(size, out);
     if (err != 0) {
       int stage = (int) out[3];
       if (stage == STAGE_SLOTS) {
@@ -101,33 +103,30 @@ public abstract class ShimProtOs implements ProtOs {
 
   @Override
   public int regionCount() {
-    return CommonShim.mpsprot_region_count();
+    return calls.regionCount();
   }
 
   @Override
   public void destroyRegion(int slot) {
-    int err = CommonShim.mpsprot_region_destroy(slot);
+    int err = calls.regionDestroy(slot);
     if (err != 0) {
       throw failure(Operation.CLOSE, "close of region slot " + slot, err, 0, 0);
     }
   }
 
-  /** One native int per thread for mpsprot_protect's restore flag, so a call copies no array. */
-  private static final ThreadLocal<Memory> RESTORE_FLAG = ThreadLocal.withInitial(() -> new Memory(4));
+  @Override
+  public int protect(int slot, long offset, long length, int modeBits) {
+    return calls.protect(slot, offset, length, modeBits);
+  }
 
   @Override
-  public int protect(int slot, long offset, long length, int modeBits, int[] restoreFailed) {
-    Memory flag = RESTORE_FLAG.get();
-    int err = CommonShim.mpsprot_protect(slot, offset, length, modeBits, Pointer.nativeValue(flag));
-    if (err != 0) {
-      restoreFailed[0] = flag.getInt(0);
-    }
-    return err;
+  public int restoreState() {
+    return calls.lastRestoreState();
   }
 
   @Override
   public long recordAddress(int slot) {
-    return CommonShim.mpsprot_region_record(slot);
+    return calls.regionRecord(slot);
   }
 
   @Override
@@ -140,87 +139,87 @@ public abstract class ShimProtOs implements ProtOs {
     if (out.length < max * SYNC_RUN_WORDS || result.length < 2) {
       throw new IllegalArgumentException("out holds " + out.length / SYNC_RUN_WORDS + " runs, max is " + max);
     }
-    return CommonShim.mpsprot_region_sync(slot, base, repair ? 1 : 0, from, out, max, result);
+    return calls.regionSync(slot, base, repair ? 1 : 0, from, out, max, result);
   }
 
   @Override
   public int resetAlias(int slot) {
-    return CommonShim.mpsprot_region_alias_reset(slot);
+    return calls.regionAliasReset(slot);
   }
 
   @Override
   public void mutatorEnter() {
-    CommonShim.mpsprot_mutator_enter();
+    calls.mutatorEnter();
   }
 
   @Override
   public void mutatorLeave() {
-    CommonShim.mpsprot_mutator_leave();
+    calls.mutatorLeave();
   }
 
   @Override
   public int mutatorDepth() {
-    return CommonShim.mpsprot_mutator_depth();
+    return calls.mutatorDepth();
   }
 
   @Override
   public int uninstall() {
-    return CommonShim.mpsprot_uninstall();
+    return calls.uninstall();
   }
 
   @Override
   public int setPolicy(int slot, int policy, int fallback) {
-    return CommonShim.mpsprot_region_set_policy(slot, policy, fallback);
+    return calls.regionSetPolicy(slot, policy, fallback);
   }
 
   @Override
   public ByteBuffer bitmap(int slot, int which, long pages) {
     long words = (pages + 63) / 64;
-    return buffer(CommonShim.mpsprot_region_bitmap(slot, which), words * 8);
+    return buffer(calls.regionBitmap(slot, which), words * 8);
   }
 
   @Override
   public int harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found) {
-    return CommonShim.mpsprot_harvest(slot, first, count, modeAfter, out, found);
+    return calls.harvest(slot, first, count, modeAfter, out, found);
   }
 
   @Override
   public int drainLog(int slot, ByteBuffer out, int max) {
-    return CommonShim.mpsprot_log_drain(slot, out, max);
+    return calls.logDrain(slot, out, max);
   }
 
   @Override
   public int handoffWait(int timeoutMs) {
-    return CommonShim.mpsprot_handoff_wait(timeoutMs);
+    return calls.handoffWait(timeoutMs);
   }
 
   @Override
   public long handoffContext(int ticket) {
-    return CommonShim.mpsprot_handoff_context(ticket);
+    return calls.handoffContext(ticket);
   }
 
   @Override
   public int handoffResolve(int ticket, int outcome) {
-    return CommonShim.mpsprot_handoff_resolve(ticket, outcome);
+    return calls.handoffResolve(ticket, outcome);
   }
 
   @Override
   public int handoffParked(long[] out, int max) {
-    return CommonShim.mpsprot_handoff_parked(out, max);
+    return calls.handoffParked(out, max);
   }
 
   @Override
   public long counter(int which) {
-    return CommonShim.mpsprot_counter(which);
+    return calls.counter(which);
   }
 
   @Override
   public int canStep(long ctx) {
-    return CommonShim.mpsprot_context_can_step(ctx);
+    return calls.contextCanStep(ctx);
   }
 
   @Override
   public int step(long ctx) {
-    return CommonShim.mpsprot_context_step(ctx);
+    return calls.contextStep(ctx);
   }
 }

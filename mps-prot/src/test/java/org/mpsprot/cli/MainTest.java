@@ -48,11 +48,27 @@ class MainTest {
     assertTrue(json.startsWith("{\"page_size\": " + Prot.setup().granularity() + ", \"results\": ["), json);
     for (String name : new String[] {"prot1", "prot1_merged", "unprot", "protn_per_page", "map2",
         "trap_unprot", "handoff"}) {
-      assertTrue(json.matches("(?s).*\\{\"name\": \"" + name + "\", \"java_ns\": [0-9.]+, .*\"c_ns\": [0-9.]+, \"ratio\": [0-9.]+\\}.*"),
+      assertTrue(json.matches("(?s).*\\{\"name\": \"" + name + "\", \"java_ns\": [0-9.]+, [^}]*\"c_ns\": [0-9.]+, \"ratio\": [0-9.]+,.*"),
           name + " has a C baseline and a ratio: " + json);
+    }
+    // The same loops in C inside this JVM (.primitives.inproc), and the busy-core rows.
+    for (String name : new String[] {"prot1", "prot1_merged", "unprot", "same_mode", "trap_unprot",
+        "prot1_busy", "unprot_busy"}) {
+      assertTrue(json.matches("(?s).*\\{\"name\": \"" + name + "\", [^}]*\"c_inproc_ns\": [0-9.]+,"
+          + " \"ratio_inproc\": [0-9.]+, \"backend\": \"(jna|ffm)\"\\}.*"), name + " in-process C: " + json);
     }
     assertTrue(json.matches("(?s).*\"name\": \"step_load\", [^}]*\"c_ns\": null, \"ratio\": null.*"), json);
     assertTrue(json.contains("\"name\": \"dirty_first_write_fault\""), json);
+  }
+
+  @Test
+  void primitivesWithEveryBackendHasRowsPerBackend() {
+    String[] r = run("primitives", "--repetitions", "1", "--pages", "8", "--json", "--backend", "all");
+    assertEquals("0", r[0], r[2]);
+    String json = r[1];
+    assertTrue(json.contains("\"name\": \"prot1\", ") && json.matches("(?s).*\"backend\": \"jna\".*"), json);
+    boolean ffm = Runtime.version().feature() >= 22;
+    assertEquals(ffm, json.contains("\"backend\": \"ffm\""), json);
   }
 
   @Test

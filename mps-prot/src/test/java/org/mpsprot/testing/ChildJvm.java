@@ -41,6 +41,10 @@ public final class ChildJvm {
     if (Runtime.version().feature() >= 22) {
       cmd.add("--enable-native-access=ALL-UNNAMED");
     }
+    String backend = System.getProperty("mpsprot.backend");
+    if (backend != null) {
+      cmd.add("-Dmpsprot.backend=" + backend); // the child runs on the parent's backend
+    }
     if (!flags.isBlank()) {
       cmd.addAll(List.of(flags.trim().split("\\s+")));
     }
