@@ -1,34 +1,18 @@
-/* test_step_atomic_x86_64.c -- LOCK XADD, LOCK CMPXCHG and LOCK INC stepped
- * concurrently: several threads increment counters that lie on a no-access page of a
- * STEP region, every access faults and is stepped through the alias (the page never
- * opens), while other threads increment the same counters through the alias view
- * directly (no fault: faults on one page are serialised by its BUSY bit, but these are
- * not), and the final counts must be exact -- which they are only if each stepped
- * read-modify-write is one atomic operation on the shared memory.  Also checks that
- * every access was stepped (the STEPPED counter) and none fell back to unprotect.
- * The workers run in rounds of ROUND iterations; between rounds, with every worker
- * waiting at a barrier, the main thread empties the region's log so that it never fills
- * (a full log would fall back to unprotect).  x86-64 only. */
+/* test_step_atomic_x86_64.c -- LOCK XADD, LOCK CMPXCHG (in a load/compare-and-swap
+ * loop), LOCK INC and LOCK XADD (32-bit) stepped concurrently (step_atomic_harness.h says
+ * how).  x86-64 only. */
 #include "check.h"
 #include "mpsprot.h"
 
+#include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
 #if defined(__x86_64__)
-#include <pthread.h>
-#include <stdatomic.h>
-#include <unistd.h>
-
-#define THREADS 4
-#define ITERS 1500
-#define ROUND 20
-
-static pthread_barrier_t round_start, round_end;
-
-static uint64_t *words; /* the mutator's view of the protected page */
-static int slot;
-static atomic_long attempts; /* faulting accesses the workers made */
+#define ATOMIC_TEST_NAME "test_step_atomic_x86_64"
+#define ATOMIC_ADD64 "lock xadd"
+#define ATOMIC_CAS64 "lock cmpxchg"
+#define ATOMIC_INC32 "lock inc"
+#define ATOMIC_XADD32 "lock xadd32"
 
 static uint64_t load64(uint64_t *p) {
   uint64_t v;
@@ -36,142 +20,32 @@ static uint64_t load64(uint64_t *p) {
   return v;
 }
 
-static void *worker(void *arg) {
-  (void)arg;
-  long n = 0;
-  for (int i = 0; i < ITERS; i++) {
-    if (i % ROUND == 0) {
-      if (i != 0)
-        pthread_barrier_wait(&round_end);
-      pthread_barrier_wait(&round_start);
-    }
-    uint64_t one = 1;
-    __asm__ volatile("lock xaddq %0, %1" : "+r"(one), "+m"(words[0]) : : "memory", "cc");
-    n++;
-    for (;;) { /* increment words[1] by a compare-and-swap loop */
-      uint64_t old = load64(&words[1]), prev;
-      n += 2;
-      __asm__ volatile("lock cmpxchgq %2, %1"
-                       : "=a"(prev), "+m"(words[1])
-                       : "r"(old + 1), "0"(old)
-                       : "memory", "cc");
-      if (prev == old)
-        break;
-    }
-    __asm__ volatile("lock incl %0" : "+m"(*(uint32_t *)&words[2]) : : "memory", "cc");
-    n++;
-    uint32_t v = 1;
-    __asm__ volatile("lock xaddl %0, %1" : "+r"(v), "+m"(*(uint32_t *)&words[3]) : : "memory", "cc");
-    n++;
-  }
-  pthread_barrier_wait(&round_end);
-  atomic_fetch_add(&attempts, n);
-  return NULL;
+static void add64(uint64_t *p, uint64_t v) {
+  __asm__ volatile("lock xaddq %0, %1" : "+r"(v), "+m"(*p) : : "memory", "cc");
 }
 
-static uint64_t *alias_words;
-static atomic_int workers_done;
-static atomic_long alias_incs; /* increments of words 0 (and 2, 3) through the alias */
-static atomic_long alias_cas;  /* of word 1 */
-
-/* Increments every counter through the alias with the same instructions, unstepped. */
-static void *alias_worker(void *arg) {
-  (void)arg;
-  long n = 0;
-  while (!atomic_load(&workers_done)) {
-    uint64_t one = 1;
-    __asm__ volatile("lock xaddq %0, %1" : "+r"(one), "+m"(alias_words[0]) : : "memory", "cc");
-    if (n % 65536 != 0) { /* rarely: a stepped compare-and-swap loop must still finish */
-      __asm__ volatile("lock incl %0" : "+m"(*(uint32_t *)&alias_words[2]) : : "memory", "cc");
-      uint32_t v = 1;
-      __asm__ volatile("lock xaddl %0, %1" : "+r"(v), "+m"(*(uint32_t *)&alias_words[3]) : : "memory", "cc");
-      n++;
-      continue;
-    }
-    uint64_t old = alias_words[1], prev;
-    do {
-      __asm__ volatile("lock cmpxchgq %2, %1"
-                       : "=a"(prev), "+m"(alias_words[1])
-                       : "r"(old + 1), "0"(old)
-                       : "memory", "cc");
-    } while (prev != old && (old = prev, 1));
-    __asm__ volatile("lock incl %0" : "+m"(*(uint32_t *)&alias_words[2]) : : "memory", "cc");
-    uint32_t v = 1;
-    __asm__ volatile("lock xaddl %0, %1" : "+r"(v), "+m"(*(uint32_t *)&alias_words[3]) : : "memory", "cc");
-    n++;
-  }
-  atomic_fetch_add(&alias_incs, n);
-  atomic_fetch_add(&alias_cas, (n + 65535) / 65536);
-  return NULL;
+static uint64_t cas64(uint64_t *p, uint64_t expected, uint64_t desired) {
+  uint64_t prev;
+  __asm__ volatile("lock cmpxchgq %2, %1"
+                   : "=a"(prev), "+m"(*p)
+                   : "r"(desired), "0"(expected)
+                   : "memory", "cc");
+  return prev;
 }
 
-static void drain(void) {
-  struct mpsprot_log_entry e[256];
-  while (mpsprot_log_drain(slot, e, 256) > 0)
-    ;
+static void inc32(uint32_t *p, uint32_t v) {
+  (void)v; /* always 1 here: LOCK INC */
+  __asm__ volatile("lock incl %0" : "+m"(*p) : : "memory", "cc");
 }
 
-int main(void) {
-  alarm(120);
-  CHECK(mpsprot_setup() == 0, "setup");
-  int64_t page = mpsprot_page_size(), out[4];
-  int err = mpsprot_region_create(page, out);
-  CHECK(err == 0, "region create: %d", err);
-  if (err != 0)
-    return check_report("test_step_atomic_x86_64");
-  slot = (int)out[0];
-  words = (uint64_t *)(uintptr_t)out[1];
-  uint64_t *alias = (uint64_t *)(uintptr_t)out[2];
-  memset(alias, 0, 64);
-  int32_t rf;
-  CHECK(mpsprot_region_set_policy(slot, MPSPROT_POLICY_STEP, MPSPROT_FALLBACK_FAIL_FAST) == 0,
-        "policy STEP");
-  CHECK(mpsprot_protect(slot, 0, page, MPSPROT_ACCESS_ALL, &rf) == 0, "protect no access");
-  int64_t stepped0 = mpsprot_counter(MPSPROT_COUNT_STEPPED);
-  int64_t unprot0 = mpsprot_counter(MPSPROT_COUNT_UNPROTECTED);
-  int64_t full0 = mpsprot_counter(MPSPROT_COUNT_LOG_FULL);
-
-  alias_words = alias;
-  pthread_t t[THREADS], at[2];
-  for (int i = 0; i < 2; i++)
-    pthread_create(&at[i], NULL, alias_worker, NULL);
-  pthread_barrier_init(&round_start, NULL, THREADS + 1);
-  pthread_barrier_init(&round_end, NULL, THREADS + 1);
-  for (int i = 0; i < THREADS; i++)
-    pthread_create(&t[i], NULL, worker, NULL);
-  for (int r = 0; r < ITERS / ROUND; r++) {
-    drain();
-    pthread_barrier_wait(&round_start);
-    pthread_barrier_wait(&round_end);
-  }
-  for (int i = 0; i < THREADS; i++)
-    pthread_join(t[i], NULL);
-  atomic_store(&workers_done, 1);
-  for (int i = 0; i < 2; i++)
-    pthread_join(at[i], NULL);
-  drain();
-
-  long total = (long)THREADS * ITERS + atomic_load(&alias_incs);
-  long stepped = (long)(mpsprot_counter(MPSPROT_COUNT_STEPPED) - stepped0);
-  CHECK(alias[0] == (uint64_t)total, "lock xadd count %llu, expected %ld",
-        (unsigned long long)alias[0], total);
-  long total_cas = (long)THREADS * ITERS + atomic_load(&alias_cas);
-  CHECK(alias[1] == (uint64_t)total_cas, "lock cmpxchg count %llu, expected %ld",
-        (unsigned long long)alias[1], total_cas);
-  CHECK((uint32_t)alias[2] == (uint32_t)total, "lock inc count %u, expected %ld",
-        (uint32_t)alias[2], total);
-  CHECK((uint32_t)alias[3] == (uint32_t)total, "lock xadd32 count %u, expected %ld",
-        (uint32_t)alias[3], total);
-  CHECK(stepped == atomic_load(&attempts), "stepped %ld of %ld accesses", stepped,
-        (long)atomic_load(&attempts));
-  CHECK(mpsprot_counter(MPSPROT_COUNT_UNPROTECTED) == unprot0, "a fault fell back to unprotect");
-  CHECK(mpsprot_counter(MPSPROT_COUNT_LOG_FULL) == full0, "the log filled");
-  printf("test_step_atomic_x86_64: %d stepping threads, %ld accesses stepped, 2 alias threads "
-         "(%ld increments each counter), counts %llu %llu %u %u\n",
-         THREADS, stepped, (long)atomic_load(&alias_incs), (unsigned long long)alias[0], (unsigned long long)alias[1],
-         (uint32_t)alias[2], (uint32_t)alias[3]);
-  return check_report("test_step_atomic_x86_64");
+static uint32_t xadd32(uint32_t *p, uint32_t v) {
+  __asm__ volatile("lock xaddl %0, %1" : "+r"(v), "+m"(*p) : : "memory", "cc");
+  return v;
 }
+
+static int atomic_test_runs(void) { return 1; }
+
+#include "step_atomic_harness.h"
 #else
 int main(void) {
   printf("test_step_atomic_x86_64: SKIPPED: not an x86-64 host\n");
