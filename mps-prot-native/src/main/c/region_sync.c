@@ -120,6 +120,12 @@ static int walk_entry(void *arg, const struct osmaps_entry *e) {
   struct walk *w = arg;
   uintptr_t s = e->start < w->lo ? w->lo : e->start;
   uintptr_t t = e->end > w->hi ? w->hi : e->end;
+  /* /proc/self/maps is read in chunks, and mappings that change between two chunks (another
+   * thread's mprotect splits or merges them) can make a line start before the end of one
+   * already handed out.  Segments never go back: a page handed out twice would be claimed
+   * twice by confirm_batch, which then waits for its own BUSY bit for ever. */
+  if (s < w->pos)
+    s = w->pos;
   if (s >= t)
     return 0;
   if (s > w->pos) {
