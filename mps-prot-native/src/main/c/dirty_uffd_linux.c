@@ -184,19 +184,6 @@ static uintptr_t page_size(void) {
   return (uintptr_t)p;
 }
 
-/* The live region of slot, pinned so that a concurrent destroy waits for region_unpin;
- * or NULL. */
-static struct region *pin_slot(int slot) {
-  struct region *r = region_live(slot);
-  if (r == NULL)
-    return NULL;
-  int s = region_pin(r->base);
-  if (s == slot)
-    return r;
-  if (s >= 0)
-    region_unpin(s);
-  return NULL;
-}
 
 /* 1 if the VMA at addr is registered for async write-protect (any userfaultfd), 0 if it
  * is not, -1 with *err set when that cannot be told now (pagemap could not be opened, or
@@ -287,7 +274,7 @@ int mpsprot_uffd_attach(int slot) {
     return EINVAL;
   int saved = errno, err = 0;
   pthread_mutex_lock(&uffd_lock);
-  struct region *r = pin_slot(slot);
+  struct region *r = region_pin_slot(slot);
   if (r == NULL) {
     err = EINVAL;
     goto unlock;
@@ -351,7 +338,7 @@ int mpsprot_uffd_harvest(int slot, int64_t first, int64_t count, uint64_t *out,
     return EINVAL;
   struct uffd_entry *e = &uffd_table[slot];
   int attached = atomic_load_explicit(&e->fd_plus1, memory_order_acquire) != 0;
-  struct region *r = pin_slot(slot);
+  struct region *r = region_pin_slot(slot);
   if (r == NULL)
     return EINVAL;
   int saved = errno, err = 0;
@@ -420,7 +407,7 @@ int mpsprot_uffd_detach(int slot) {
     err = EINVAL;
     goto unlock;
   }
-  struct region *r = pin_slot(slot);
+  struct region *r = region_pin_slot(slot);
   int tracks = entry_tracks(e, r, &err);
   if (tracks > 0) {
     struct mpsprot_uffdio_range range = {e->base, e->limit - e->base};

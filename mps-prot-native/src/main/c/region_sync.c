@@ -441,18 +441,15 @@ static int confirm_batch(struct sync *s) {
   return err == WALK_STOP ? 0 : err;
 }
 
-/* Pins a live slot whose mutator view starts at base (region.h's protocol: users + 1,
- * then re-check), or NULL. */
+/* Pins a live slot whose mutator view starts at base (region_pin_slot, then the base: a
+ * slot reused by another region is refused), or NULL. */
 static struct region *sync_pin(int slot, int64_t base) {
-  if (slot < 0 || slot >= MPSPROT_MAX_REGIONS)
+  struct region *r = region_pin_slot(slot);
+  if (r != NULL && r->base != (uintptr_t)base) {
+    region_unpin(slot);
     return NULL;
-  struct region *r = &region_table[slot];
-  atomic_fetch_add_explicit(&r->users, 1, memory_order_acq_rel);
-  if (atomic_load_explicit(&r->state, memory_order_acquire) == REGION_LIVE
-      && r->base == (uintptr_t)base)
-    return r;
-  atomic_fetch_sub_explicit(&r->users, 1, memory_order_release);
-  return NULL;
+  }
+  return r;
 }
 
 int mpsprot_region_sync(int slot, int64_t base, int repair, int64_t from, int64_t *out,
