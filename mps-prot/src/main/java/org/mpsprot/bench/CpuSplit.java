@@ -14,8 +14,8 @@ import org.mpsprot.os.NativeBackend;
 
 /**
  * Where the time of a splitting or merging ProtSet goes (docs/performance.md .primitives.split):
- * a prot1 loop then an unprot loop, and a prot1_merged loop (as {@code primitives} runs them), each
- * made three ways, interleaved in every
+ * a prot1 loop then an unprot loop, a prot1_merged loop, and for comparison a same_mode loop
+ * (which changes no mapping), as {@code primitives} runs them, each made three ways, interleaved in every
  * round: through the module ({@code Prot.set}), libc's mprotect called from Java by JNA (no
  * module), and the shim's C loop in this JVM process ({@code mpsprot_bench_loop}). For each way
  * it reads the calling thread's clocks around the loop: wall time, on-CPU time
@@ -32,7 +32,9 @@ import org.mpsprot.os.NativeBackend;
 public final class CpuSplit {
   private static final String[] WAYS = {"Prot.set (the module)", "libc mprotect from Java (JNA)",
       "C loop in this JVM"};
-  private static final String[] OPS = {"prot1+unprot pair", "prot1_merged"};
+  private static final String[] OPS = {"prot1+unprot pair", "prot1_merged", "same_mode"};
+  /** same_mode makes this many calls per page of the others' loops (each call is cheaper). */
+  private static final long SAME_MODE_CALLS = 10;
   private static final String[] CLOCKS = {"wall", "on-CPU", "user", "system", "off-CPU", "vol. cs", "invol. cs"};
 
   private CpuSplit() {}
@@ -102,7 +104,7 @@ public final class CpuSplit {
   /**
    * Runs {@code rounds} interleaved rounds (after two of warm-up) over {@code pages} pages and
    * returns the mean per operation, indexed [operation][way][clock] in the order of the printed
-   * table: operations prot1+unprot pair, prot1_merged; ways the module, libc from Java, C in
+   * table: operations prot1+unprot pair, prot1_merged, same_mode; ways the module, libc from Java, C in
    * this JVM; clocks wall, on-CPU, user, system, off-CPU (ns), voluntary and involuntary
    * switches (per 1000 operations). Regions of {@code 2 * pages + 1} pages: the prot1 loop
    * makes that many mappings, so pages must stay under half the process's map limit.
@@ -131,14 +133,29 @@ public final class CpuSplit {
 
   /**
    * The clocks of one loop over a fresh region, per operation: op 0 is a prot1 loop then an
-   * unprot loop (an operation is a prot1+unprot pair), op 1 a prot1_merged loop.
+   * unprot loop (an operation is a prot1+unprot pair), op 1 a prot1_merged loop, op 2 a
+   * same_mode loop of 10 calls per page (one page set to the mode it has: no mapping changes;
+   * the C loop on a memfd of its own).
    */
   private static double[] measure(int op, int way, Prot prot, Region r, long page, long pages,
       ThreadMXBean t) {
     Clocks a = Clocks.now(t);
     if (way == 2) {
-      InProcessC.run(op == 0 ? InProcessC.PROT1_AT : InProcessC.PROT1_MERGED_AT, pages, false, 0, r.base());
-      return Clocks.now(t).since(a, pages);
+      int loop = op == 0 ? InProcessC.PROT1_AT : op == 1 ? InProcessC.PROT1_MERGED_AT : InProcessC.SAME_MODE;
+      long n = op == 2 ? SAME_MODE_CALLS * pages : pages;
+      InProcessC.run(loop, n, false, 0, op == 2 ? 0 : r.base());
+      return Clocks.now(t).since(a, n);
+    }
+    if (op == 2) {
+      long x = r.base() + page;
+      for (long i = 0; i < SAME_MODE_CALLS * pages; i++) {
+        if (way == 0) {
+          prot.set(x, x + page, AccessSet.EMPTY);
+        } else {
+          RawMprotect.mprotect(x, page, RawMprotect.PROT_READ | RawMprotect.PROT_WRITE);
+        }
+      }
+      return Clocks.now(t).since(a, SAME_MODE_CALLS * pages);
     }
     for (int pass = 0; pass < 2 - op; pass++) {
       boolean open = pass == 1;

@@ -19,7 +19,7 @@ class CpuSplitTest {
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
     int rounds = 2;
     double[][][] m = CpuSplit.measure(rounds, 200, new PrintStream(progress, true, StandardCharsets.UTF_8));
-    assertEquals(2, m.length, "operations");
+    assertEquals(3, m.length, "operations");
     for (double[][] op : m) {
       assertEquals(3, op.length, "ways");
       for (double[] c : op) {
