@@ -60,12 +60,15 @@ describe_native=$("${bin}jar" --describe-module --file "$native_jar" 2>&1) \
 [[ "$(module_line "$describe_native")" == org.mpsprot.shim[@\ ]* ]] \
   || fail "jar --describe-module --file $native_jar: expected 'org.mpsprot.shim@VERSION automatic', saw: $(module_line "$describe_native")"
 
-manifest=$(unzip -p "$jar_file" META-INF/MANIFEST.MF | tr -d '\r')
+jar_abs=$(cd "$(dirname "$jar_file")" && pwd)/$(basename "$jar_file")
+mkdir -p "$work/manifest"
+(cd "$work/manifest" && "${bin}jar" xf "$jar_abs" META-INF/MANIFEST.MF) || fail "$jar_file: cannot read its manifest"
+manifest=$(tr -d '\r' <"$work/manifest/META-INF/MANIFEST.MF")
 echo "$manifest" | grep -qx 'Multi-Release: true' || fail "$jar_file: no 'Multi-Release: true' in the manifest"
 echo "$manifest" | grep -qx 'Automatic-Module-Name: org.mpsprot' || fail "$jar_file: no 'Automatic-Module-Name: org.mpsprot'"
 classes_dir=$(dirname "$jar_file")/classes
 if [ -d "$classes_dir/META-INF/versions/22" ]; then
-  unzip -l "$jar_file" | grep -q 'META-INF/versions/22/org/mpsprot/RegionSegments.class' \
+  "${bin}jar" tf "$jar_file" | grep -qx 'META-INF/versions/22/org/mpsprot/RegionSegments.class' \
     || fail "$jar_file: this build compiled the FFM backend, but the jar has no META-INF/versions/22/org/mpsprot/RegionSegments.class"
 fi
 
