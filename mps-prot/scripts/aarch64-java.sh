@@ -225,7 +225,7 @@ jar=mps-prot/target/mps-prot.jar
 if [ ! -f "$jar" ] || [ -n "$(find mps-prot/src/main mps-prot-native/src/main -newer "$jar" -type f | head -1)" ]; then
   say "building $jar (mvn package -DskipTests)"
   # shellcheck disable=SC2086
-  "$mvn" -B -q ${MPSPROT_MAVEN_ARGS:-} -Dmpsprot.tools.skip=true -DskipTests package
+  "$mvn" -B -q ${MPSPROT_MAVEN_ARGS:-} -Dmpsprot.tools.skip=true -DskipTests -Dmaven.javadoc.skip=true package
 fi
 
 failed=()

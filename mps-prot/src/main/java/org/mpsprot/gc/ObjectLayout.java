@@ -10,7 +10,7 @@ package org.mpsprot.gc;
  *   words r+1 .. n-1  raw data: 64-bit values the collector never interprets
  *
  *   header, live object:  bits 63..32 size n in words (header included, 1 .. 2^31-1)
- *                         bits 31..16 number r of reference slots (0 .. 65535, r < n)
+ *                         bits 31..16 number r of reference slots (0 .. 65535, r &lt; n)
  *                         bits 15..3  type (0 .. 8191; 0 is a filler the collector writes)
  *                         bits  2..0  001
  *   header, forwarded:    bits 63..3  the address of the copy (8-aligned), bits 2..0 011
