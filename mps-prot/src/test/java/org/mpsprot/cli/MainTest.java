@@ -33,6 +33,77 @@ class MainTest {
   }
 
   @Test
+  @SuppressWarnings("unchecked")
+  void infoJsonIsOneValidObjectWithTheSameFactsAsInfo() {
+    String[] r = run("info", "--json");
+    assertEquals("0", r[0], r[2]);
+    // A probe that reports what it read (the soft-dirty self-test's pagemap entry) differs from
+    // one probe to the next: hex numbers are compared as such.
+    String text = run("info")[1].replaceAll("0x[0-9a-f]+", "0x?");
+    Object parsed = org.mpsprot.testing.StrictJson.parse(r[1]);
+    assertTrue(parsed instanceof java.util.Map, r[1]);
+    java.util.Map<String, Object> o = (java.util.Map<String, Object>) parsed;
+    assertEquals(java.util.List.of("platform", "os", "page_size", "jdk", "backend", "handler", "limits",
+        "backends", "strategies"), java.util.List.copyOf(o.keySet()), r[1]);
+    assertEquals(Prot.setup().granularity(), o.get("page_size"));
+    assertTrue(text.contains("platform          " + o.get("platform") + " "), text);
+    java.util.Map<String, Object> os = (java.util.Map<String, Object>) o.get("os");
+    assertEquals(System.getProperty("os.arch"), os.get("arch"));
+    assertEquals(System.getProperty("os.name"), os.get("name"));
+    assertTrue(text.contains("kernel            " + os.get("kernel")), text);
+    java.util.Map<String, Object> jdk = (java.util.Map<String, Object>) o.get("jdk");
+    assertEquals(System.getProperty("java.runtime.version"), jdk.get("version"));
+    assertEquals((long) Runtime.version().feature(), jdk.get("feature"));
+    java.util.Map<String, Object> backend = (java.util.Map<String, Object>) o.get("backend");
+    assertEquals(org.mpsprot.os.NativeBackend.current().toString(),
+        backend.get("kind") + " (" + backend.get("detail") + ")");
+    assertEquals(Prot.setup().handlerInstalled(),
+        ((java.util.Map<String, Object>) o.get("handler")).get("installed"));
+    java.util.Map<String, Object> limits = (java.util.Map<String, Object>) o.get("limits");
+    assertEquals((long) Integer.MAX_VALUE, limits.get("max_region_pages"));
+    assertEquals(1024L, limits.get("max_live_regions"));
+    assertTrue(text.contains("of vm.max_map_count " + limits.get("max_map_count")), text);
+    assertTrue((Long) limits.get("mappings") > 0, r[1]);
+    java.util.List<Object> backends = (java.util.List<Object>) o.get("backends");
+    assertTrue(backends.size() >= 3, r[1]);
+    for (Object x : backends) {
+      java.util.Map<String, Object> b = (java.util.Map<String, Object>) x;
+      String line = String.format("    %-28s %-11s %s", b.get("name"),
+          (Boolean) b.get("available") ? "available" : "unavailable", b.get("detail"));
+      assertTrue(text.contains(line.replaceAll("0x[0-9a-f]+", "0x?")), "info shows " + line + ":\n" + text);
+    }
+    java.util.List<String> names = new java.util.ArrayList<>();
+    for (Object x : (java.util.List<Object>) o.get("strategies")) {
+      java.util.Map<String, Object> st = (java.util.Map<String, Object>) x;
+      names.add((String) st.get("name"));
+      assertTrue(st.get("available") instanceof Boolean, r[1]);
+      assertTrue(!((String) st.get("reason")).isBlank(), "every strategy says why: " + r[1]);
+      String line = String.format("    %-28s %-11s %s", st.get("name"),
+          (Boolean) st.get("available") ? "available" : "unavailable", st.get("reason"));
+      assertTrue(text.contains(line.replaceAll("0x[0-9a-f]+", "0x?")), "info shows " + line + ":\n" + text);
+    }
+    assertEquals(java.util.List.of("fault", "uffd", "soft-dirty", "cards"), names);
+  }
+
+  @Test
+  void infoRefusesUnknownOptions() {
+    String[] r = run("info", "--jsn");
+    assertEquals("2", r[0]);
+    assertTrue(r[2].contains("unknown option '--jsn'"), r[2]);
+  }
+
+  @Test
+  void strictJsonRefusesWhatRfc8259Refuses() {
+    assertEquals(java.util.Map.of("a", java.util.List.of(1L, 2.5, "x\n", true, false)),
+        org.mpsprot.testing.StrictJson.parse(" {\"a\": [1, 2.5, \"x\\n\", true, false]} "));
+    for (String bad : new String[] {"{\"a\": 1,}", "[1,]", "{'a': 1}", "{\"a\": 01}", "{\"a\": NaN}",
+        "{\"a\": \"tab\there\"}", "{\"a\": 1} x", "{\"a\": 1, \"a\": 2}", "{a: 1}", ""}) {
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> org.mpsprot.testing.StrictJson.parse(bad), bad);
+    }
+  }
+
+  @Test
   void demoRunsAVerifiedCollection() {
     String[] r = run("demo", "--depth", "6", "--strategy", "cards");
     assertEquals("0", r[0], r[1] + r[2]);
