@@ -17,6 +17,7 @@ import org.mpsprot.os.linux.LinuxProtOs;
  *       object ({@link InfoJson}).
  *   <li>{@code primitives}: the Appel-Li primitives, Java API beside plain C.
  *   <li>{@code demo}: the reference collector under every barrier, verified (docs/barriers.md).
+ *   <li>{@code describe}: a harvest cycle pictured step by step ({@link Describe}).
  * </ul>
  */
 public final class Main {
@@ -37,6 +38,8 @@ public final class Main {
         return primitives(rest, out, err);
       case "demo":
         return org.mpsprot.gc.Demo.run(rest, out, err);
+      case "describe":
+        return Describe.run(rest, out, err);
       case "help":
       case "--help":
       case "-h":
@@ -55,6 +58,9 @@ public final class Main {
     out.println("              [--costs [--svg FILE]]");
     out.println("              the reference collector under every write barrier and the read barrier,");
     out.println("              verified after every collection (the main job)");
+    out.println("  describe    [--pages N] [--svg DIR] [--ansi]");
+    out.println("              one harvest cycle of a write barrier over a demo heap, pictured after each");
+    out.println("              step (Region.describe()): as text, and as DIR/harvest-K-STEP.svg with --svg");
     out.println("  info        [--json]");
     out.println("              platform, kernel, page size, JDK, native backend (FFM or JNA),");
     out.println("              dirty-tracking backends, handler, limits, write-barrier strategies;");
