@@ -104,6 +104,44 @@ class MainTest {
   }
 
   @Test
+  void describePicturesAHarvestCycleStepByStep(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    String[] r = run("describe", "--svg", dir.toString());
+    assertEquals("0", r[0], r[1] + r[2]);
+    String out = r[1];
+    java.util.List<String> steps = java.util.List.of("protect", "fault", "writes", "harvest", "refault");
+    for (int k = 0; k < steps.size(); k++) {
+      assertTrue(out.contains("step " + (k + 1) + ", " + steps.get(k) + ": "), out);
+      java.nio.file.Path svg = dir.resolve("harvest-" + (k + 1) + "-" + steps.get(k) + ".svg");
+      assertTrue(out.contains("wrote " + svg), out);
+      org.w3c.dom.Document d = org.mpsprot.core.RegionDescribeTestAccess.parseXml(java.nio.file.Files.readString(svg));
+      assertEquals("svg", d.getDocumentElement().getLocalName(), svg.toString());
+    }
+    // What each step shows (the demo heap: 32 pages, 0-23 read-only, 24-31 no access).
+    String[] blocks = out.split("\n\n");
+    assertEquals(5, blocks.length, out);
+    assertTrue(blocks[0].contains("   0  rrrrrrrr rrrrrrrr rrrrrrrr ########\n      ........ ........ ........ ........"), blocks[0]);
+    assertTrue(blocks[1].contains("faults: 1 write, 0 read; 1 opened by the handler"), blocks[1]);
+    assertTrue(blocks[1].contains("   0  rrwrrrrr rrrrrrrr rrrrrrrr ########\n      ..d..... ........ ........ ........"), blocks[1]);
+    assertTrue(blocks[2].contains("faults: 2 write, 2 read; 4 opened by the handler"), blocks[2]);
+    assertTrue(blocks[2].contains("   0  rrwwrrrr rrrrrwrr rrrrrrrr ##r###r#\n      ..dd.... .....d.. ........ ..t...t."), blocks[2]);
+    assertTrue(blocks[3].contains("harvest(WRITE) reports pages 2, 3, 13,"), blocks[3]);
+    assertTrue(blocks[3].contains("   0  rrrrrrrr rrrrrrrr rrrrrrrr ##r###r#\n      ........ ........ ........ ..t...t."), blocks[3]);
+    assertTrue(blocks[4].contains("faults: 1 write, 0 read; 1 opened by the handler"), blocks[4]);
+    assertTrue(blocks[4].contains("   0  rrrwrrrr rrrrrrrr rrrrrrrr ##r###r#\n      ...d.... ........ ........ ..t...t."), blocks[4]);
+  }
+
+  @Test
+  void describeRefusesBadOptions() {
+    String[] r = run("describe", "--pages", "3");
+    assertEquals("2", r[0]);
+    assertTrue(r[2].contains("--pages 3: use 8 to"), r[2]);
+    r = run("describe", "--frob");
+    assertEquals("2", r[0]);
+    assertTrue(r[2].contains("unknown option '--frob'"), r[2]);
+  }
+
+  @Test
   void demoRunsAVerifiedCollection() {
     String[] r = run("demo", "--depth", "6", "--strategy", "cards");
     assertEquals("0", r[0], r[1] + r[2]);
