@@ -115,8 +115,10 @@ public interface Region extends AutoCloseable {
   /**
    * A snapshot of every page's recorded protection, dirty bit and touched bit, with the policy
    * (.sol.describe in docs/design/fault.md), to look at: {@link RegionSnapshot#toText()},
-   * {@link RegionSnapshot#toSvg()}. Costs one pass over the region's record and bitmaps (about a
-   * nanosecond or two a page) and memory per run of equal pages, not per page.
+   * {@link RegionSnapshot#toSvg()}. Costs one pass over the region's record and bitmaps, 64 pages
+   * at a time where they are clean and of one mode (0.6 to 1.5 ns a page measured on a 1 TiB
+   * region on a busy 2-core machine; a few ns a page where pages differ), and memory per run of
+   * equal pages, not per page.
    *
    * <p>What it guarantees: it is taken under the module's lock, so no ProtSet, batch, harvest,
    * policy change or close (of any region) runs while it is taken: against those it is one

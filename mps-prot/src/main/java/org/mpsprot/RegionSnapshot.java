@@ -350,7 +350,7 @@ public final class RegionSnapshot {
 
   private String counts() {
     return String.format(Locale.ROOT,
-        "no access %d, read-only %d, read-write %d pages; dirty %d, touched %d",
+        "pages: no access %d, read-only %d, read-write %d; dirty %d, touched %d",
         count(AccessSet.ALL) + count(AccessSet.READ), count(AccessSet.WRITE), count(AccessSet.EMPTY),
         dirtyCount, touchedCount);
   }
@@ -448,7 +448,7 @@ public final class RegionSnapshot {
     head.add(String.format(Locale.ROOT, "region [0x%x, 0x%x): %d pages of %d bytes, policy %s", base, limit(), pages,
         pageSize, policy));
     head.add(counts());
-    int top = 14 + head.size() * 16;
+    int top = 14 + head.size() * 16 + 14; // the column scale above the first row
     int legendTop = top + rows * (CELL + 4) + 10;
     int height = legendTop + 78 + (per > 1 ? 18 : 0);
     StringBuilder b = new StringBuilder(4096);
@@ -462,6 +462,10 @@ public final class RegionSnapshot {
     for (int i = 0; i < head.size(); i++) {
       b.append("<text x=\"8\" y=\"").append(18 + 16 * i).append('"').append(i < bold ? " font-weight=\"bold\"" : "")
           .append('>').append(xml(head.get(i))).append("</text>\n");
+    }
+    for (int col = 0; col < columns; col += 8) { // page offsets within a row
+      b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#555\" font-size=\"10\">+%d</text>\n",
+          LEFT + col * CELL, top - 4, col * per));
     }
     for (int row = 0; row < rows; row++) {
       int ry = top + row * (CELL + 4);

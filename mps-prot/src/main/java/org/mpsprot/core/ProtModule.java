@@ -527,6 +527,7 @@ public final class ProtModule implements Prot {
       org.mpsprot.RegionSnapshot.Builder b =
           org.mpsprot.RegionSnapshot.builder(r.base(), granularity, r.policyUnchecked());
       byte[] modes = new byte[Math.min(pages, DESCRIBE_CHUNK)];
+      java.nio.ByteBuffer modeWords = java.nio.ByteBuffer.wrap(modes);
       for (int from = 0; from < pages; from += DESCRIBE_CHUNK) {
         int n = Math.min(DESCRIBE_CHUNK, pages - from);
         r.record.get(from, modes, 0, n);
@@ -536,6 +537,18 @@ public final class ProtModule implements Prot {
           long d = dirty.getLong(word * 8);
           long t = touched.getLong(word * 8);
           int end = Math.min(n, w * 64 + 64);
+          if (d == 0 && t == 0 && end == w * 64 + 64) { // 64 clean pages: all of one mode?
+            int mode = modes[w * 64] & AccessSet.ALL.bits();
+            long same = mode * 0x0101010101010101L;
+            int k = 0;
+            while (k < 64 && (modeWords.getLong(w * 64 + k) & 0x0303030303030303L) == same) {
+              k += 8;
+            }
+            if (k == 64) {
+              b.add(64, AccessSet.fromBits(mode), false, false);
+              continue;
+            }
+          }
           for (int i = w * 64; i < end; i++) {
             int bit = i & 63;
             b.addPage(modes[i] & AccessSet.ALL.bits(), (d >>> bit & 1) != 0, (t >>> bit & 1) != 0);

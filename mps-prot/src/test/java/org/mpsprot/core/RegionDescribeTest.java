@@ -116,6 +116,30 @@ class RegionDescribeTest {
   }
 
   @Test
+  void cleanRunsOfSixtyFourPagesAreReadWordByWordAndAgreeWithMode() {
+    try (Region r = prot.reserve(256 * page)) {
+      r.protect(0, 128 * page, AccessSet.WRITE);
+      r.protect(100 * page, page, AccessSet.ALL); // one page differs inside a clean word
+      r.protect(101 * page, page, AccessSet.READ); // and one whose mode differs only in bits
+      r.protect(192 * page, 64 * page, AccessSet.ALL);
+      r.protect(255 * page, page, AccessSet.READ); // the last page of the last word
+      RegionSnapshot s = r.describe();
+      for (int p = 0; p < 256; p++) {
+        assertEquals(r.mode(p * page), s.mode(p), "page " + p);
+        assertFalse(s.dirty(p) || s.touched(p));
+      }
+      assertEquals(List.of(
+          new RegionSnapshot.Run(0, 100, AccessSet.WRITE, false, false),
+          new RegionSnapshot.Run(100, 1, AccessSet.ALL, false, false),
+          new RegionSnapshot.Run(101, 1, AccessSet.READ, false, false),
+          new RegionSnapshot.Run(102, 26, AccessSet.WRITE, false, false),
+          new RegionSnapshot.Run(128, 64, AccessSet.EMPTY, false, false),
+          new RegionSnapshot.Run(192, 63, AccessSet.ALL, false, false),
+          new RegionSnapshot.Run(255, 1, AccessSet.READ, false, false)), List.copyOf(s.runs()));
+    }
+  }
+
+  @Test
   void theSnapshotIsImmutable() {
     try (Region r = mixedRegion()) {
       RegionSnapshot s = r.describe();
