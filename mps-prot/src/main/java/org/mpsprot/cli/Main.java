@@ -12,10 +12,12 @@ import org.mpsprot.os.linux.LinuxProtOs;
  * {@code java -jar mps-prot.jar <command>}: the runnable face of the module.
  *
  * <ul>
- *   <li>{@code info}: platform, kernel, page size, JDK, native backend, dirty-tracking backends,
- *       handler.
+ *   <li>{@code info [--json]}: platform, kernel, page size, JDK, native backend, dirty-tracking
+ *       backends, handler, limits, write-barrier strategies; {@code --json}: the same as one JSON
+ *       object ({@link InfoJson}).
  *   <li>{@code primitives}: the Appel-Li primitives, Java API beside plain C.
  *   <li>{@code demo}: the reference collector under every barrier, verified (docs/barriers.md).
+ *   <li>{@code describe}: a harvest cycle pictured step by step ({@link Describe}).
  * </ul>
  */
 public final class Main {
@@ -31,11 +33,13 @@ public final class Main {
     String[] rest = Arrays.copyOfRange(args, Math.min(1, args.length), args.length);
     switch (command) {
       case "info":
-        return info(rest, out);
+        return info(rest, out, err);
       case "primitives":
         return primitives(rest, out, err);
       case "demo":
         return org.mpsprot.gc.Demo.run(rest, out, err);
+      case "describe":
+        return Describe.run(rest, out, err);
       case "help":
       case "--help":
       case "-h":
@@ -54,8 +58,13 @@ public final class Main {
     out.println("              [--costs [--svg FILE]]");
     out.println("              the reference collector under every write barrier and the read barrier,");
     out.println("              verified after every collection (the main job)");
-    out.println("  info        platform, kernel, page size, JDK, native backend (FFM or JNA),");
-    out.println("              dirty-tracking backends, handler");
+    out.println("  describe    [--pages N] [--svg DIR] [--ansi]");
+    out.println("              one harvest cycle of a write barrier over a demo heap, pictured after each");
+    out.println("              step (Region.describe()): as text, and as DIR/harvest-K-STEP.svg with --svg");
+    out.println("  info        [--json]");
+    out.println("              platform, kernel, page size, JDK, native backend (FFM or JNA),");
+    out.println("              dirty-tracking backends, handler, limits, write-barrier strategies;");
+    out.println("              --json: the same facts as one JSON object");
     out.println("  primitives  [--repetitions N] [--pages N] [--json] [--backend jna|ffm|all]");
     out.println("              the Appel-Li primitives through the Java API beside the same loops in C,");
     out.println("              inside this JVM and in a program without one; --backend: the native");
@@ -125,9 +134,23 @@ public final class Main {
     return args[i];
   }
 
-  static int info(String[] args, PrintStream out) {
+  static int info(String[] args, PrintStream out, PrintStream err) {
+    boolean json = false;
+    for (String a : args) {
+      if (a.equals("--json")) {
+        json = true;
+      } else {
+        err.println("mps-prot info: unknown option '" + a + "'");
+        usage(err);
+        return 2;
+      }
+    }
     Prot prot = Prot.setup();
     ProtOs os = ProtOs.current();
+    if (json) {
+      out.println(InfoJson.json(prot, os));
+      return 0;
+    }
     out.println("mps-prot info");
     out.printf("  platform          %s (os.name=%s, os.arch=%s)%n", os.platform(),
         System.getProperty("os.name"), System.getProperty("os.arch"));
@@ -144,6 +167,14 @@ public final class Main {
     out.println("  backends");
     for (ProtOs.Backend b : os.probeBackends()) {
       out.printf("    %-28s %-11s %s%n", b.name(), b.available() ? "available" : "unavailable", b.detail());
+    }
+    out.printf("  limits            a region: at most %d pages (%d bytes); at most %d live regions%n",
+        org.mpsprot.model.RangeRules.MAX_REGION_PAGES,
+        org.mpsprot.model.RangeRules.maxRegionSize(prot.granularity()), org.mpsprot.os.ShimProtOs.MAX_REGIONS);
+    out.println("  write-barrier strategies");
+    for (org.mpsprot.barrier.WriteBarrierStrategy s : org.mpsprot.barrier.Strategies.all()) {
+      org.mpsprot.barrier.Availability a = s.availability();
+      out.printf("    %-28s %-11s %s%n", s.name(), a.available() ? "available" : "unavailable", a.reason());
     }
     return 0;
   }

@@ -507,6 +507,60 @@ public final class ProtModule implements Prot {
     }
   }
 
+  /** Pages read from the record before their bitmap words, per step of {@link #describe}. */
+  private static final int DESCRIBE_CHUNK = 64 * 1024;
+
+  /**
+   * Region.describe(): under the lock (no ProtSet, batch, harvest, policy change or close
+   * meanwhile), each chunk of the record is read before the same chunk of both bitmaps, with an
+   * acquire fence between: the handler sets a page's bit before it releases the page's BUSY
+   * byte with the opened mode (barrier.c mark_page), so a page seen opened by a fault is seen
+   * with that fault's bit.
+   */
+  org.mpsprot.RegionSnapshot describe(RegionImpl r) {
+    lock.lock();
+    try {
+      r.ensureOpen();
+      int pages = (int) r.pages();
+      java.nio.ByteBuffer dirty = os.bitmap(r.nat.slot(), 0, pages).order(java.nio.ByteOrder.nativeOrder());
+      java.nio.ByteBuffer touched = os.bitmap(r.nat.slot(), 1, pages).order(java.nio.ByteOrder.nativeOrder());
+      org.mpsprot.RegionSnapshot.Builder b =
+          org.mpsprot.RegionSnapshot.builder(r.base(), granularity, r.policyUnchecked());
+      byte[] modes = new byte[Math.min(pages, DESCRIBE_CHUNK)];
+      java.nio.ByteBuffer modeWords = java.nio.ByteBuffer.wrap(modes);
+      for (int from = 0; from < pages; from += DESCRIBE_CHUNK) {
+        int n = Math.min(DESCRIBE_CHUNK, pages - from);
+        r.record.get(from, modes, 0, n);
+        java.lang.invoke.VarHandle.acquireFence(); // the record before the bits (see above)
+        for (int w = 0; w < (n + 63) / 64; w++) {
+          int word = from / 64 + w;
+          long d = dirty.getLong(word * 8);
+          long t = touched.getLong(word * 8);
+          int end = Math.min(n, w * 64 + 64);
+          if (d == 0 && t == 0 && end == w * 64 + 64) { // 64 clean pages: all of one mode?
+            int mode = modes[w * 64] & AccessSet.ALL.bits();
+            long same = mode * 0x0101010101010101L;
+            int k = 0;
+            while (k < 64 && (modeWords.getLong(w * 64 + k) & 0x0303030303030303L) == same) {
+              k += 8;
+            }
+            if (k == 64) {
+              b.add(64, AccessSet.fromBits(mode), false, false);
+              continue;
+            }
+          }
+          for (int i = w * 64; i < end; i++) {
+            int bit = i & 63;
+            b.addPage(modes[i] & AccessSet.ALL.bits(), (d >>> bit & 1) != 0, (t >>> bit & 1) != 0);
+          }
+        }
+      }
+      return b.build();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   List<org.mpsprot.AccessLogEntry> drainLog(RegionImpl r) {
     lock.lock();
     try {

@@ -133,6 +133,16 @@ final class RegionImpl implements Region {
     return policy;
   }
 
+  /** The policy without the open check, for {@link ProtModule#describe} (under its lock). */
+  BarrierPolicy policyUnchecked() {
+    return policy;
+  }
+
+  @Override
+  public org.mpsprot.RegionSnapshot describe() {
+    return module.describe(this);
+  }
+
   FaultHandler handler() {
     return handler;
   }

@@ -58,6 +58,7 @@ class RegionClosedContractTest {
     calls.put("harvest", () -> r.harvest(AccessSet.WRITE));
     calls.put("dirtyPages", r::dirtyPages);
     calls.put("touchedPages", r::touchedPages);
+    calls.put("describe", r::describe);
     calls.put("drainLog", r::drainLog);
     for (Map.Entry<String, Executable> c : calls.entrySet()) {
       RegionClosedException e = assertThrows(RegionClosedException.class, c.getValue(), c.getKey());
