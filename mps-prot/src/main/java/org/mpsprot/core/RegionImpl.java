@@ -70,6 +70,17 @@ final class RegionImpl implements Region {
           "protect(offset=%d, length=%d): outside region %s of %d bytes; allowed:"
               + " 0 <= offset, 0 < length, offset + length <= %d", offset, length, this, size(), size()));
     }
+    long g = module.granularity();
+    if (offset % g != 0 || length % g != 0) {
+      boolean offsetBad = offset % g != 0;
+      long first = offset - offset % g;
+      long end = offset + length + (g - (offset + length) % g) % g;
+      throw new ProtRangeException(String.format(
+          "protect(offset=%d, length=%d) on region %s: %s %d is not a multiple of the granularity"
+              + " %d; offset and length must both be whole pages (the pages it touches: offset %d,"
+              + " length %d)", offset, length, this, offsetBad ? "offset" : "length",
+          offsetBad ? offset : length, g, first, end - first));
+    }
     module.set(base() + offset, base() + offset + length, mode);
   }
 
