@@ -109,7 +109,7 @@ public final class ProtModule implements Prot {
         regions.put(nat.base(), r);
         bySlot.put(nat.slot(), r);
         table = RegionTable.of(regions.values());
-        return r;
+        return r.newHandle();
       } catch (RuntimeException | Error e) {
         // Nothing stays behind: no slot, no mapping, no entry (so uninstallHandler still works).
         regions.remove(nat.base());
@@ -142,6 +142,34 @@ public final class ProtModule implements Prot {
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * The Cleaner's close of a region its user dropped without closing it (.sol.cleaner): as
+   * close(), with a warning on stderr, since the user leaked it. A refusal (a segment view in use
+   * by a native call) leaves the region live and is reported; it is not retried.
+   */
+  void reclaim(RegionImpl r) {
+    if (r.isClosed()) {
+      return;
+    }
+    try {
+      close(r);
+      reclaimed.incrementAndGet();
+      System.err.println("mps-prot: warning: region " + r + " became unreachable without close();"
+          + " it was closed by its Cleaner (its slot and mappings are free again). What to do:"
+          + " close regions when done with them (try-with-resources).");
+    } catch (RuntimeException e) {
+      System.err.println("mps-prot: warning: region " + r + " became unreachable without close(),"
+          + " and its Cleaner could not close it: " + e);
+    }
+  }
+
+  private final AtomicLong reclaimed = new AtomicLong();
+
+  /** How many regions their Cleaner closed since setup (.sol.cleaner), for tests and tools. */
+  public long reclaimedRegions() {
+    return reclaimed.get();
   }
 
   /** See {@link RegionScopes#scope}. */
@@ -550,7 +578,11 @@ public final class ProtModule implements Prot {
 
   /** The live regions, for tools and tests. */
   public List<Region> regions() {
-    return List.copyOf(regions.values());
+    List<Region> out = new ArrayList<>();
+    for (RegionImpl r : regions.values()) {
+      out.add(r.publicRegion());
+    }
+    return List.copyOf(out);
   }
 
   /**
