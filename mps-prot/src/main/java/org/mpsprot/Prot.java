@@ -79,6 +79,14 @@ public interface Prot extends Protections {
    * ProtTramp (.if.tramp): runs {@code mutator} on the calling thread as a registered mutator
    * of the module for its duration (nested calls nest), and returns its result. Exceptions
    * from the mutator propagate unchanged; the registration ends either way.
+   *
+   * <p>What the registration does, and all it does: the fault handler reads it, so a fault the
+   * thread takes meanwhile says so: {@link MutatorFaultContext#registeredMutator()} is true for
+   * the {@link FaultHandler} of a {@link BarrierPolicy#HANDOFF} region, and a fail-fast message
+   * names the thread "a registered mutator inside Prot.tramp". It changes no policy's decision:
+   * faults are handled the same inside and outside (with vectored handlers and signals no
+   * special frame is needed, as MPS's ProtTramp once provided), and it does not make a Java
+   * thread a native mutator (docs/design/fault.md .rule.native).
    */
   <T> T tramp(Callable<T> mutator) throws Exception;
 
