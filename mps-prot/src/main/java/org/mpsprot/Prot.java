@@ -52,6 +52,11 @@ public interface Prot extends Protections {
    * the file-descriptor limit: a region keeps no descriptor open). A size or a count beyond
    * them is refused with nothing left behind: no mapping, no slot.
    *
+   * <p>Close the region when done ({@link Region#close()}, try-with-resources). One that
+   * becomes unreachable without it is closed by a {@link java.lang.ref.Cleaner}, with a warning,
+   * once neither it nor a {@code ByteBuffer} view of it is reachable (.sol.cleaner, see
+   * {@link Region}).
+   *
    * @throws ProtRangeException if size is not positive, cannot be rounded up, or is more than
    *     the most pages a region may have; before any system call
    * @throws ProtOsException if the OS cannot map it (errno name and advice in the message), or

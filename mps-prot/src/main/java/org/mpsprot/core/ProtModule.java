@@ -150,19 +150,24 @@ public final class ProtModule implements Prot {
    * by a native call) leaves the region live and is reported; it is not retried.
    */
   void reclaim(RegionImpl r) {
-    if (r.isClosed()) {
-      return;
-    }
+    String warning;
+    lock.lock(); // reentrant: close takes it again; closed-or-not is decided under it
     try {
+      if (r.isClosed()) {
+        return;
+      }
       close(r);
       reclaimed.incrementAndGet();
-      System.err.println("mps-prot: warning: region " + r + " became unreachable without close();"
-          + " it was closed by its Cleaner (its slot and mappings are free again). What to do:"
-          + " close regions when done with them (try-with-resources).");
+      warning = "mps-prot: warning: region " + r + " became unreachable without close(); it was"
+          + " closed by its Cleaner (its slot and mappings are free again). What to do: close"
+          + " regions when done with them (try-with-resources).";
     } catch (RuntimeException e) {
-      System.err.println("mps-prot: warning: region " + r + " became unreachable without close(),"
-          + " and its Cleaner could not close it: " + e);
+      warning = "mps-prot: warning: region " + r + " became unreachable without close(), and its"
+          + " Cleaner could not close it: " + e;
+    } finally {
+      lock.unlock();
     }
+    System.err.println(warning); // not under the module's lock
   }
 
   private final AtomicLong reclaimed = new AtomicLong();

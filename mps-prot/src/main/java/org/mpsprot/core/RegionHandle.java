@@ -221,7 +221,11 @@ final class RegionHandle implements Region {
 
   @Override
   public void close() {
-    impl.close();
+    try {
+      impl.close();
+    } finally {
+      Reference.reachabilityFence(this); // the Cleaner must not race an explicit close
+    }
   }
 
   @Override
