@@ -135,6 +135,8 @@ static void msg_fault(struct msg *m, const struct mpsprot_context *ctx) {
   msg_dec(m, ctx->tid);
   msg_str(m, ", pc ");
   msg_hex(m, ctx->pc);
+  if (ctx->flags & MPSPROT_CTX_TRAMP) /* .if.tramp: the registration, read here */
+    msg_str(m, ", a registered mutator inside Prot.tramp / mpsprot_mutator_enter");
   msg_str(m, "): ");
 }
 
@@ -146,26 +148,32 @@ static _Noreturn COLD void msg_abort(struct msg *m) {
   osdep_fail_fast();
 }
 
-#define RULE_NATIVE                                                                   \
-  "a fault that a Java collector must resolve may be taken only in native state: use " \
-  "the module's accessors (mpsprot_get_*/put_*) or declare a native mutator; see "    \
-  "docs/design/fault.md .rule.native\n"
+/* The messages name both APIs (fault.md .msg.names): the Java name first, for the Java
+ * collector's user, then the C name of mpsprot.h, for a C caller.  One process may hold
+ * both, and the handler cannot know which one protected the page. */
+#define RULE_NATIVE                                                                        \
+  "a fault that a Java collector must resolve may be taken only in native state: access " \
+  "the region through the module's accessors (Java: org.mpsprot.Accessors getLong, "      \
+  "putInt, ...; C: mpsprot_get_*/put_*), or (C code only, never a Java thread) declare a " \
+  "native mutator with mpsprot_native_mutator_begin; see docs/design/fault.md "           \
+  ".rule.native\n"
 
 static _Noreturn COLD void fail_not_native(const struct mpsprot_context *ctx) {
   struct msg m = {.n = 0};
   msg_fault(&m, ctx);
-  msg_str(&m, "the region's policy is HANDOFF with fallback FAIL_FAST and the fault was "
-              "taken outside native state (not in an accessor, not on a native mutator "
-              "thread). Rule: " RULE_NATIVE);
+  msg_str(&m, "the region's policy is HANDOFF with fallback FAIL_FAST (Java: Region.setHandoff"
+              "(handler, HandoffFallback.FAIL_FAST)) and the fault was taken outside native "
+              "state (not in an accessor, not on a native mutator thread). Rule: " RULE_NATIVE);
   msg_abort(&m);
 }
 
 static _Noreturn COLD void fail_no_policy(const struct mpsprot_context *ctx) {
   struct msg m = {.n = 0};
   msg_fault(&m, ctx);
-  msg_str(&m, "the region has no barrier policy (MPSPROT_POLICY_NONE), so a fault on its "
-              "protected pages cannot be resolved: set one with mpsprot_region_set_policy "
-              "before protecting pages the mutator touches; see docs/design/fault.md "
+  msg_str(&m, "the region has no barrier policy (Java: BarrierPolicy.NONE; C: "
+              "MPSPROT_POLICY_NONE), so a fault on its protected pages cannot be resolved: "
+              "set one before protecting pages the mutator touches (Java: Region.setPolicy or "
+              "Region.setHandoff; C: mpsprot_region_set_policy); see docs/design/fault.md "
               ".policy\n");
   msg_abort(&m);
 }
@@ -173,8 +181,10 @@ static _Noreturn COLD void fail_no_policy(const struct mpsprot_context *ctx) {
 static _Noreturn COLD void fail_unresolved(const struct mpsprot_context *ctx) {
   struct msg m = {.n = 0};
   msg_fault(&m, ctx);
-  msg_str(&m, "the parked mutator was resolved with MPSPROT_RESOLVE_FAIL: the collector "
-              "could not resolve it; see docs/design/fault.md .sol.handoff\n");
+  msg_str(&m, "the collector could not resolve the parked mutator's fault (Java: the region's "
+              "FaultHandler threw, or returned without lowering the protection or stepping "
+              "the instruction; its report is above; C: mpsprot_handoff_resolve with "
+              "MPSPROT_RESOLVE_FAIL); see docs/design/fault.md .sol.handoff\n");
   msg_abort(&m);
 }
 
@@ -614,6 +624,8 @@ int barrier_fault(int slot, const osdep_fault_info *info, osdep_fault_frame *uc)
   ctx.slot = slot;
   if (osdep_in_accessor(ctx.pc) || osdep_tls_get(OSDEP_TLS_NATIVE_DEPTH) > 0)
     ctx.flags |= MPSPROT_CTX_NATIVE;
+  if (osdep_tls_get(OSDEP_TLS_MUTATOR_DEPTH) > 0) /* .if.tramp: initial-exec TLS, no lock */
+    ctx.flags |= MPSPROT_CTX_TRAMP;
   barrier_count(ctx.access == MPSPROT_ACCESS_READ ? MPSPROT_COUNT_FAULTS_READ
                                                    : MPSPROT_COUNT_FAULTS_WRITE);
   size_t p = (size_t)((ctx.address - r->base) / (uint64_t)protos_page_size());

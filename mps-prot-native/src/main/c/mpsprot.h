@@ -171,7 +171,10 @@ MPSPROT_API int mpsprot_region_find(int64_t addr);
 MPSPROT_API int mpsprot_region_count(void);
 
 /* ProtTramp's native half: marks the calling thread as a mutator in the module's care
- * (nested calls count).  mpsprot_mutator_depth answers for the calling thread. */
+ * (nested calls count).  mpsprot_mutator_depth answers for the calling thread.  The
+ * fault path reads it: a fault taken while the depth is positive carries
+ * MPSPROT_CTX_TRAMP in its context, and a fail-fast message says "a registered mutator".
+ * It changes no policy's decision (design/prot.md .if.tramp). */
 MPSPROT_API void mpsprot_mutator_enter(void);
 MPSPROT_API void mpsprot_mutator_leave(void);
 MPSPROT_API int mpsprot_mutator_depth(void);
@@ -241,6 +244,8 @@ struct mpsprot_context {
 #define MPSPROT_CTX_ESR     4 /* aarch64: the kind came from ESR, not the instruction */
 #define MPSPROT_CTX_VEXT    8 /* vext holds the upper vector state (see above) */
 #define MPSPROT_CTX_MXCSR  16 /* x86-64: regs[17] holds the mutator's MXCSR (Linux frames) */
+#define MPSPROT_CTX_TRAMP  32 /* the thread was a registered mutator (mpsprot_mutator_enter,
+                               * Prot.tramp) when it faulted (design/prot.md .if.tramp) */
 
 /* Sets the slot's policy and, for HANDOFF, the fallback.  EINVAL for a bad value. */
 MPSPROT_API int mpsprot_region_set_policy(int slot, int policy, int fallback);
@@ -289,7 +294,12 @@ MPSPROT_API void mpsprot_put_u64(int64_t addr, uint64_t v);
 MPSPROT_API void mpsprot_copy(int64_t dst, int64_t src, int64_t len);
 
 /* A native thread (or a Java thread while it is inside a native call of its own)
- * declares itself a native mutator: its faults may park (nested calls count). */
+ * declares itself a native mutator: its faults may park (nested calls count).  For C
+ * code only (design/fault.md .rule.native.declare): the declaration is a thread-local
+ * flag the handler trusts, so a Java thread declared around Java code would park in Java
+ * state on a fault and could deadlock the JVM at the next safepoint.  C code that a Java
+ * thread calls through JNI/JNA/FFM brackets its own accesses with begin/end, and must
+ * not return to Java in between. */
 MPSPROT_API void mpsprot_native_mutator_begin(void);
 MPSPROT_API void mpsprot_native_mutator_end(void);
 

@@ -113,6 +113,7 @@ static char *region(int pages, int policy, int fallback, int mode, int *slot) {
 static void child_not_native(void) {
   char *base = region(1, MPSPROT_POLICY_HANDOFF, MPSPROT_FALLBACK_FAIL_FAST,
                       MPSPROT_ACCESS_WRITE, NULL);
+  mpsprot_mutator_enter(); /* a registered mutator (ProtTramp): the message says so */
   *(volatile uint32_t *)(base + 0x123) = 1; /* a plain store, not native */
 }
 
@@ -175,9 +176,13 @@ static int fc_child_main(int argc, char **argv) {
 
 static void test_fail_fast_cases(void) {
   fc_outcome o;
-  const char *rule = "may be taken only in native state: use the module's accessors "
-                     "(mpsprot_get_*/put_*) or declare a native mutator; see "
+  /* Both APIs' names (fault.md .msg.names): a C caller reads its own. */
+  const char *rule = "may be taken only in native state: access the region through the "
+                     "module's accessors (Java: org.mpsprot.Accessors getLong, putInt, ...; "
+                     "C: mpsprot_get_*/put_*), or (C code only, never a Java thread) declare "
+                     "a native mutator with mpsprot_native_mutator_begin; see "
                      "docs/design/fault.md .rule.native";
+  const char *tramp = "a registered mutator inside Prot.tramp / mpsprot_mutator_enter";
 
   /* The child maps its region at an address the parent cannot know in advance; the
    * message must carry the exact fault address, so the check takes it from the message
@@ -192,9 +197,9 @@ static void test_fail_fast_cases(void) {
     snprintf(addr, sizeof addr, "0x%llx", a);
 #ifdef _WIN32
     const char *needles[] = {addr, "write fault", rule, "HANDOFF", "FAIL_FAST", "thread id ",
-                             NULL};
+                             tramp, NULL};
 #else
-    const char *needles[] = {addr, "write fault", rule, "HANDOFF", "FAIL_FAST", NULL};
+    const char *needles[] = {addr, "write fault", rule, "HANDOFF", "FAIL_FAST", tramp, NULL};
 #endif
     check_fail_fast("not native", &o, needles);
   }
@@ -203,17 +208,19 @@ static void test_fail_fast_cases(void) {
   {
     const char *needles[] = {"read fault", rule, NULL};
     check_fail_fast("not native, read", &o, needles);
+    CHECK(strstr(o.err, tramp) == NULL, "not registered, so not said: %s", o.err);
   }
 
   fc_run("no_policy", child_no_policy, &o);
   {
-    const char *needles[] = {"no barrier policy", "MPSPROT_POLICY_NONE", NULL};
+    const char *needles[] = {"no barrier policy", "MPSPROT_POLICY_NONE", "mpsprot_region_set_policy",
+                             "Region.setPolicy", NULL};
     check_fail_fast("no policy", &o, needles);
   }
 
   fc_run("resolve_fail", child_resolve_fail, &o);
   {
-    const char *needles[] = {"could not resolve", "MPSPROT_RESOLVE_FAIL", NULL};
+    const char *needles[] = {"could not resolve", "MPSPROT_RESOLVE_FAIL", "FaultHandler", NULL};
     check_fail_fast("resolved with FAIL", &o, needles);
   }
 }

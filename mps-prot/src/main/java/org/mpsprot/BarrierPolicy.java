@@ -13,6 +13,11 @@ package org.mpsprot;
  *       <td>no: only faults taken in native state park (the module's {@link Accessors}, or
  *       declared native mutators); others take the region's {@link HandoffFallback}</td></tr>
  * </table>
+ *
+ * <p>Declaring a native mutator ({@code mpsprot_native_mutator_begin}) is for C code only and
+ * has no Java API: the handler trusts the declaration, so a Java thread declared around Java
+ * code would park in Java state on a fault, the safepoint deadlock that docs/design/fault.md
+ * .rule.native forbids (.rule.native.declare). From Java, use {@link Accessors}.
  */
 public enum BarrierPolicy {
   /** No barrier: a fault in the region is a bug; the process fails fast with a message. */

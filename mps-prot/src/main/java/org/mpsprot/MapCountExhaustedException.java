@@ -20,12 +20,22 @@ public class MapCountExhaustedException extends ProtOsException {
     this.maxMapCount = maxMapCount;
   }
 
-  /** The process's mappings when the failure was reported. */
+  /**
+   * The process's mappings when the failure was reported, counted as the kernel counts them
+   * against {@link #maxMapCount()}: the lines of {@code /proc/self/maps} less the
+   * {@code [vsyscall]} page, which Linux lists there but does not count. Read just after the
+   * refusal, so it is at or near the limit: a failed split leaves it at most a few below, and
+   * it may be one above, because Linux's mmap refuses only once the count already exceeds the
+   * limit while a split refuses at the limit (mm/mmap.c, mm/vma.c).
+   */
   public long mapCount() {
     return mapCount;
   }
 
-  /** The limit, from /proc/sys/vm/max_map_count. */
+  /**
+   * The limit, read from {@code /proc/sys/vm/max_map_count} when the failure was reported (the
+   * sysctl {@code vm.max_map_count}; 65530 by default).
+   */
   public long maxMapCount() {
     return maxMapCount;
   }

@@ -41,6 +41,15 @@ public interface MutatorFaultContext {
   boolean nativeState();
 
   /**
+   * Whether the faulting thread was a registered mutator, inside {@link Prot#tramp} (or C's
+   * {@code mpsprot_mutator_enter}), when it faulted: the handler reads the registration
+   * (docs/design/prot.md .if.tramp). A collector may use it to tell its mutators' faults from
+   * other threads' (its own helpers touching the mutator's view by mistake, say); the module's
+   * policies do not depend on it.
+   */
+  boolean registeredMutator();
+
+  /**
    * ProtCanStepInstruction: whether {@link #stepInstruction()} can emulate the instruction.
    * False once the instruction was stepped (one step per fault).
    */

@@ -52,6 +52,11 @@ public interface Prot extends Protections {
    * the file-descriptor limit: a region keeps no descriptor open). A size or a count beyond
    * them is refused with nothing left behind: no mapping, no slot.
    *
+   * <p>Close the region when done ({@link Region#close()}, try-with-resources). One that
+   * becomes unreachable without it is closed by a {@link java.lang.ref.Cleaner}, with a warning,
+   * once neither it nor a {@code ByteBuffer} view of it is reachable (.sol.cleaner, see
+   * {@link Region}).
+   *
    * @throws ProtRangeException if size is not positive, cannot be rounded up, or is more than
    *     the most pages a region may have; before any system call
    * @throws ProtOsException if the OS cannot map it (errno name and advice in the message), or
@@ -79,6 +84,14 @@ public interface Prot extends Protections {
    * ProtTramp (.if.tramp): runs {@code mutator} on the calling thread as a registered mutator
    * of the module for its duration (nested calls nest), and returns its result. Exceptions
    * from the mutator propagate unchanged; the registration ends either way.
+   *
+   * <p>What the registration does, and all it does: the fault handler reads it, so a fault the
+   * thread takes meanwhile says so: {@link MutatorFaultContext#registeredMutator()} is true for
+   * the {@link FaultHandler} of a {@link BarrierPolicy#HANDOFF} region, and a fail-fast message
+   * names the thread "a registered mutator inside Prot.tramp". It changes no policy's decision:
+   * faults are handled the same inside and outside (with vectored handlers and signals no
+   * special frame is needed, as MPS's ProtTramp once provided), and it does not make a Java
+   * thread a native mutator (docs/design/fault.md .rule.native).
    */
   <T> T tramp(Callable<T> mutator) throws Exception;
 

@@ -21,9 +21,20 @@ import java.nio.ByteBuffer;
  * module and may be reused by the OS), and {@link #isClosed()}, {@link #close()} (idempotent)
  * and {@code toString()} work. Every other method throws {@link RegionClosedException}:
  * {@link #protect}, {@link #protectAll}, {@link #mode}, {@link #alias()},
- * {@link #mutatorView()}, {@link #setPolicy}, {@link #setHandoff}, {@link #policy()},
+ * {@link #mutatorView()}, {@link #alias(long, int)}, {@link #mutatorView(long, int)},
+ * {@link #setPolicy}, {@link #setHandoff}, {@link #policy()},
  * {@link #harvest}, {@link #dirtyPages()}, {@link #touchedPages()}, {@link #describe()} and {@link #drainLog()}
  * (a {@code null} argument is still refused with {@link NullPointerException} first).
+ *
+ * <p>A region dropped without {@link #close()} (docs/design/prot.md .sol.cleaner): once neither
+ * this object nor any {@link java.nio.ByteBuffer} view it returned is reachable, a
+ * {@link java.lang.ref.Cleaner} closes it, whatever its protection, policy or dirty state, and
+ * prints a warning on stderr; its slot and mappings are then free again. This is a safety net
+ * for leaks, not a way to free regions: the time is up to the garbage collector, and a region
+ * stays reachable (so is never cleaned) while its {@link FaultHandler} or a tracker refers to
+ * it. A raw address kept as a {@code long} does not keep it: do not use one after dropping the
+ * region. A JDK 22+ {@code MemorySegment} view does not keep it either, but is safe: once the
+ * region is closed an access through it throws {@link IllegalStateException}.
  *
  * <p>Thread-safety: as {@link Prot}.
  */
@@ -58,7 +69,9 @@ public interface Region extends AutoCloseable {
 
   /**
    * A direct buffer over the alias view, for reading and writing the region's bytes whatever
-   * the mutator's protection, in the platform's native byte order. Regions larger than {@link Integer#MAX_VALUE} bytes refuse.
+   * the mutator's protection, in the platform's native byte order. Regions larger than
+   * {@link Integer#MAX_VALUE} bytes refuse with {@link UnsupportedOperationException}: use the
+   * windows {@link #alias(long, int)} there.
    * The buffer must not be used after {@link #close()}: the memory is then unmapped and a
    * stale access crashes the process. On JDK 22+ prefer {@code RegionSegments.aliasSegment}:
    * a {@code MemorySegment} of any size whose use after close throws
@@ -71,6 +84,27 @@ public interface Region extends AutoCloseable {
    * {@link #alias()}; on JDK 22+ {@code RegionSegments.mutatorSegment} is the safe view.
    */
   ByteBuffer mutatorView();
+
+  /**
+   * A direct buffer over {@code [aliasBase() + offset, aliasBase() + offset + length)} of the
+   * alias view, in the platform's native byte order: a window, for regions of any size (a
+   * region over 2 GiB has no whole-region {@link ByteBuffer}). Position 0 of the buffer is
+   * byte {@code offset} of the region; no alignment is needed. The same rules as
+   * {@link #alias()}: not to be used after {@link #close()}.
+   *
+   * @throws ProtRangeException unless {@code 0 <= offset}, {@code 0 <= length} and
+   *     {@code offset + length <= size()}
+   */
+  ByteBuffer alias(long offset, int length);
+
+  /**
+   * A window of the mutator's view, as {@link #alias(long, int)} is of the alias view; accesses
+   * obey the mutator's protection.
+   *
+   * @throws ProtRangeException unless {@code 0 <= offset}, {@code 0 <= length} and
+   *     {@code offset + length <= size()}
+   */
+  ByteBuffer mutatorView(long offset, int length);
 
   /**
    * Sets the region's barrier policy (docs/design/fault.md .policy). For

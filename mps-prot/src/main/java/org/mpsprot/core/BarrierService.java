@@ -123,7 +123,7 @@ final class BarrierService {
     long address = os.handoffContext(ticket);
     ByteBuffer buf = os.buffer(address, ContextImpl.SIZE).order(ByteOrder.nativeOrder());
     RegionImpl region = module.regionBySlot(ContextImpl.slot(buf));
-    ContextImpl ctx = new ContextImpl(os, address, buf, region);
+    ContextImpl ctx = new ContextImpl(os, address, buf, region == null ? null : region.publicRegion());
     int outcome = FAIL;
     try {
       FaultHandler handler = region == null ? null : region.handler();

@@ -25,6 +25,8 @@ final class ContextImpl implements MutatorFaultContext {
   private static final int INSN = 304;
   static final int FLAG_NATIVE = 1;
   static final int FLAG_STEPPED = 2;
+  /** mpsprot.h MPSPROT_CTX_TRAMP: the thread was inside Prot.tramp when it faulted. */
+  static final int FLAG_TRAMP = 32;
 
   private final ProtOs os;
   private final long address;
@@ -112,6 +114,12 @@ final class ContextImpl implements MutatorFaultContext {
     return (ctx.getInt(FLAGS) & FLAG_NATIVE) != 0;
   }
 
+  @Override
+  public boolean registeredMutator() {
+    check();
+    return (ctx.getInt(FLAGS) & FLAG_TRAMP) != 0;
+  }
+
   boolean stepped() {
     return (ctx.getInt(FLAGS) & FLAG_STEPPED) != 0;
   }
@@ -141,7 +149,8 @@ final class ContextImpl implements MutatorFaultContext {
     if (!valid) {
       return "MutatorFaultContext(resumed)";
     }
-    return String.format("fault at 0x%x (%s) in region %s by thread %d, pc 0x%x, %s state",
-        address(), access(), region, threadId(), pc(), nativeState() ? "native" : "Java");
+    return String.format("fault at 0x%x (%s) in region %s by thread %d%s, pc 0x%x, %s state",
+        address(), access(), region, threadId(), registeredMutator() ? " (inside Prot.tramp)" : "",
+        pc(), nativeState() ? "native" : "Java");
   }
 }

@@ -13,6 +13,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.mpsprot.AccessSet;
 import org.mpsprot.Prot;
 import org.mpsprot.ProtBatch;
+import org.mpsprot.ProtRangeException;
 import org.mpsprot.Region;
 import org.mpsprot.SyncReport;
 import org.mpsprot.SyncReport.Difference;
@@ -108,7 +109,7 @@ public final class ProtModule implements Prot {
         regions.put(nat.base(), r);
         bySlot.put(nat.slot(), r);
         table = RegionTable.of(regions.values());
-        return r;
+        return r.newHandle();
       } catch (RuntimeException | Error e) {
         // Nothing stays behind: no slot, no mapping, no entry (so uninstallHandler still works).
         regions.remove(nat.base());
@@ -141,6 +142,39 @@ public final class ProtModule implements Prot {
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * The Cleaner's close of a region its user dropped without closing it (.sol.cleaner): as
+   * close(), with a warning on stderr, since the user leaked it. A refusal (a segment view in use
+   * by a native call) leaves the region live and is reported; it is not retried.
+   */
+  void reclaim(RegionImpl r) {
+    String warning;
+    lock.lock(); // reentrant: close takes it again; closed-or-not is decided under it
+    try {
+      if (r.isClosed()) {
+        return;
+      }
+      close(r);
+      reclaimed.incrementAndGet();
+      warning = "mps-prot: warning: region " + r + " became unreachable without close(); it was"
+          + " closed by its Cleaner (its slot and mappings are free again). What to do: close"
+          + " regions when done with them (try-with-resources).";
+    } catch (RuntimeException e) {
+      warning = "mps-prot: warning: region " + r + " became unreachable without close(), and its"
+          + " Cleaner could not close it: " + e;
+    } finally {
+      lock.unlock();
+    }
+    System.err.println(warning); // not under the module's lock
+  }
+
+  private final AtomicLong reclaimed = new AtomicLong();
+
+  /** How many regions their Cleaner closed since setup (.sol.cleaner), for tests and tools. */
+  public long reclaimedRegions() {
+    return reclaimed.get();
   }
 
   /** See {@link RegionScopes#scope}. */
@@ -244,7 +278,30 @@ public final class ProtModule implements Prot {
   }
 
   private RegionImpl owner(long base, long limit) {
-    return RangeRules.owner("ProtSet", regions, Region::limit, base, limit);
+    return owner("ProtSet", base, limit);
+  }
+
+  /**
+   * RangeRules.owner, except that an address in a live region's alias view is refused as what
+   * it is: the alias view is always read-write and has no protection to change (.sol.alias).
+   */
+  private RegionImpl owner(String op, long base, long limit) {
+    Map.Entry<Long, RegionImpl> e = regions.floorEntry(base);
+    if (e == null || Long.compareUnsigned(base, e.getValue().limit()) >= 0) {
+      for (RegionImpl r : regions.values()) {
+        long alias = r.aliasBase();
+        if (Long.compareUnsigned(base - alias, r.size()) < 0) {
+          long offset = base - alias;
+          throw new ProtRangeException(String.format(
+              "%s [0x%x, 0x%x): 0x%x is in the alias view of region %s (alias view [0x%x, 0x%x),"
+                  + " offset %d), not its mutator's view; the alias view is always read-write and"
+                  + " its protection never changes. What to do: pass the mutator's view's address"
+                  + " (region.base() + offset = 0x%x), or use region.protect(offset, length, mode)",
+              op, base, limit, base, r, alias, alias + r.size(), offset, r.base() + offset));
+        }
+      }
+    }
+    return RangeRules.owner(op, regions, Region::limit, base, limit);
   }
 
   /**
@@ -295,7 +352,7 @@ public final class ProtModule implements Prot {
   public AccessSet recordedMode(long address) {
     lock.lock();
     try {
-      RegionImpl r = RangeRules.owner("recordedMode", regions, Region::limit, address, address + 1);
+      RegionImpl r = owner("recordedMode", address, address + 1);
       return AccessSet.fromBits(recordBits(r, (address - r.base()) / granularity));
     } finally {
       lock.unlock();
@@ -580,7 +637,11 @@ public final class ProtModule implements Prot {
 
   /** The live regions, for tools and tests. */
   public List<Region> regions() {
-    return List.copyOf(regions.values());
+    List<Region> out = new ArrayList<>();
+    for (RegionImpl r : regions.values()) {
+      out.add(r.publicRegion());
+    }
+    return List.copyOf(out);
   }
 
   /**
@@ -604,34 +665,73 @@ public final class ProtModule implements Prot {
       return this;
     }
 
+    private List<ProtBatch.Run> applied = List.of();
+
+    /**
+     * Everything is checked before the first OS call (every region still open), then the runs
+     * are made in ascending order of address: regions by base, runs by address in a region
+     * (docs/design/prot.md .sol.batch).
+     */
     @Override
     public int apply() {
-      int calls = 0;
       lock.lock();
       try {
-        for (Map.Entry<RegionImpl, TreeMap<Long, Integer>> e : overlays.entrySet()) {
-          RegionImpl r = e.getKey();
-          r.ensureOpen();
-          long runStart = -1;
+        applied = List.of();
+        List<RegionImpl> order = new ArrayList<>(overlays.keySet());
+        order.sort((a, b) -> Long.compareUnsigned(a.base(), b.base()));
+        for (RegionImpl r : order) {
+          if (r.isClosed()) {
+            throw new org.mpsprot.RegionClosedException("ProtBatch.apply(): region " + r + " was"
+                + " closed after requests for it were queued; nothing was applied, to any region,"
+                + " and the batch is now empty. What to do: queue the requests again without that"
+                + " region's");
+          }
+        }
+        List<ProtBatch.Run> runs = new ArrayList<>();
+        List<RegionImpl> owners = new ArrayList<>();
+        for (RegionImpl r : order) {
+          long runStart = 0;
           int runBits = -1;
-          for (Map.Entry<Long, Integer> point : e.getValue().entrySet()) {
+          for (Map.Entry<Long, Integer> point : overlays.get(r).entrySet()) {
             int bits = point.getValue();
-            if (runStart >= 0 && bits == runBits) {
+            if (runBits >= 0 && bits == runBits) {
               continue; // the same mode goes on: coalesce
             }
-            if (runStart >= 0) {
-              applyRun(r, runStart, point.getKey(), runBits);
-              calls++;
+            if (runBits >= 0) {
+              runs.add(new ProtBatch.Run(runStart, point.getKey(), AccessSet.fromBits(runBits)));
+              owners.add(r);
             }
-            runStart = bits < 0 ? -1 : point.getKey();
+            runStart = point.getKey();
             runBits = bits;
           }
         }
+        List<ProtBatch.Run> done = new ArrayList<>(runs.size());
+        applied = java.util.Collections.unmodifiableList(done);
+        for (int i = 0; i < runs.size(); i++) {
+          ProtBatch.Run run = runs.get(i);
+          try {
+            applyRun(owners.get(i), run.base(), run.limit(), run.mode().bits());
+          } catch (ProtOsException e) {
+            e.addSuppressed(new ProtOsException("ProtBatch.apply(): run " + (i + 1) + " of "
+                + runs.size() + ", " + run + ", failed and was undone; the " + i + " runs before it"
+                + " stay applied and recorded " + done + ", the " + (runs.size() - i - 1)
+                + " after it were not applied " + runs.subList(i + 1, runs.size()) + " (runs are"
+                + " applied in ascending address order; ProtBatch.applied() lists the applied"
+                + " ones). The batch is now empty.", e.errno(), e.errnoName()));
+            throw e;
+          }
+          done.add(run);
+        }
+        return runs.size();
       } finally {
         overlays.clear();
         lock.unlock();
       }
-      return calls;
+    }
+
+    @Override
+    public List<ProtBatch.Run> applied() {
+      return applied;
     }
   }
 }

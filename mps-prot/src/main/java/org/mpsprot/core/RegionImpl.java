@@ -26,6 +26,8 @@ final class RegionImpl implements Region {
   private volatile FaultHandler handler;
   /** The views' scope ({@link RegionScopes}), closed by close(); guarded by the module's lock. */
   AutoCloseable scope;
+  /** The handle reserve() returned, held weakly so that the user's dropping it is seen. */
+  private java.lang.ref.WeakReference<RegionHandle> handle;
 
   RegionImpl(ProtModule module, NativeRegion nat, ByteBuffer record) {
     this.module = module;
@@ -35,6 +37,23 @@ final class RegionImpl implements Region {
 
   ProtModule module() {
     return module;
+  }
+
+  /** Makes the handle reserve() returns (.sol.cleaner). */
+  RegionHandle newHandle() {
+    RegionHandle h = new RegionHandle(this);
+    handle = new java.lang.ref.WeakReference<>(h);
+    return h;
+  }
+
+  /**
+   * The Region the user holds (the handle), for a fault context or a listing; this object if the
+   * handle is already unreachable (its Cleaner is about to close the region).
+   */
+  Region publicRegion() {
+    java.lang.ref.WeakReference<RegionHandle> w = handle;
+    RegionHandle h = w == null ? null : w.get();
+    return h == null ? this : h;
   }
 
   @Override
@@ -70,6 +89,17 @@ final class RegionImpl implements Region {
           "protect(offset=%d, length=%d): outside region %s of %d bytes; allowed:"
               + " 0 <= offset, 0 < length, offset + length <= %d", offset, length, this, size(), size()));
     }
+    long g = module.granularity();
+    if (offset % g != 0 || length % g != 0) {
+      boolean offsetBad = offset % g != 0;
+      long first = offset - offset % g;
+      long end = offset + length + (g - (offset + length) % g) % g;
+      throw new ProtRangeException(String.format(
+          "protect(offset=%d, length=%d) on region %s: %s %d is not a multiple of the granularity"
+              + " %d; offset and length must both be whole pages (the pages it touches: offset %d,"
+              + " length %d)", offset, length, this, offsetBad ? "offset" : "length",
+          offsetBad ? offset : length, g, first, end - first));
+    }
     module.set(base() + offset, base() + offset + length, mode);
   }
 
@@ -99,11 +129,33 @@ final class RegionImpl implements Region {
     return view(nat.base());
   }
 
+  @Override
+  public ByteBuffer alias(long offset, int length) {
+    return window("alias", nat.alias(), offset, length);
+  }
+
+  @Override
+  public ByteBuffer mutatorView(long offset, int length) {
+    return window("mutatorView", nat.base(), offset, length);
+  }
+
+  private ByteBuffer window(String op, long address, long offset, int length) {
+    ensureOpen();
+    if (offset < 0 || length < 0 || offset > size() - length) {
+      throw new ProtRangeException(String.format(
+          "%s(offset=%d, length=%d): outside region %s of %d bytes; allowed: 0 <= offset,"
+              + " 0 <= length, offset + length <= %d", op, offset, length, this, size(), size()));
+    }
+    return module.os().buffer(address + offset, length).order(java.nio.ByteOrder.nativeOrder());
+  }
+
   private ByteBuffer view(long address) {
     ensureOpen();
     if (size() > Integer.MAX_VALUE) {
       throw new UnsupportedOperationException(
-          "region " + this + " is larger than a ByteBuffer can address (" + Integer.MAX_VALUE + " bytes)");
+          "region " + this + " has " + size() + " bytes, more than a ByteBuffer can address ("
+              + Integer.MAX_VALUE + " bytes): use the windowed views alias(offset, length) and"
+              + " mutatorView(offset, length), or on JDK 22+ RegionSegments");
     }
     return module.os().buffer(address, size()).order(java.nio.ByteOrder.nativeOrder());
   }

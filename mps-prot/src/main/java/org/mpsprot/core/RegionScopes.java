@@ -23,6 +23,9 @@ public final class RegionScopes {
    */
   public static <T extends AutoCloseable> T scope(Region region, Class<T> type, Supplier<T> make) {
     Objects.requireNonNull(region, "region");
+    if (region instanceof RegionHandle h) {
+      region = h.impl();
+    }
     if (!(region instanceof RegionImpl r)) {
       throw new IllegalArgumentException("region " + region + " was not made by Prot.reserve");
     }

@@ -64,13 +64,41 @@ public final class RangeRules {
         return e.getValue();
       }
       throw new ProtRangeException(String.format(
-          "%s [0x%x, 0x%x): the range runs past the end of its region [0x%x, 0x%x); a request"
-              + " must lie wholly inside one live region", op, base, limit, e.getKey(), regionLimit));
+          "%s [0x%x, 0x%x): the range runs past the end of its region [0x%x, 0x%x)%s; a request"
+              + " must lie wholly inside one live region: split it at the region boundaries",
+          op, base, limit, e.getKey(), regionLimit, beyond(regions, limitOf, regionLimit, limit)));
     }
     throw new ProtRangeException(String.format(
         "%s [0x%x, 0x%x): no live region of the module contains 0x%x; the module changes only"
             + " memory it reserved itself (Prot.reserve), and not after the region is closed",
         op, base, limit, base));
+  }
+
+  /**
+   * What else {@code [from, limit)} (the part of a request past its first region) covers: the
+   * other live regions it reaches, by range, or the gap, so that a request across two regions
+   * names both.
+   */
+  private static <R> String beyond(
+      NavigableMap<Long, R> regions, ToLongFunction<R> limitOf, long from, long limit) {
+    StringBuilder out = new StringBuilder();
+    int named = 0;
+    for (Map.Entry<Long, R> e : regions.tailMap(from, true).entrySet()) {
+      if (Long.compareUnsigned(e.getKey(), limit) >= 0) {
+        break;
+      }
+      if (named == 3) {
+        out.append(", ...");
+        break;
+      }
+      out.append(named == 0 ? "" : ", ").append(String.format("[0x%x, 0x%x)", e.getKey(),
+          limitOf.applyAsLong(e.getValue())));
+      named++;
+    }
+    if (named == 0) {
+      return String.format(" into memory no live region holds ([0x%x, 0x%x))", from, limit);
+    }
+    return " into " + (named == 1 ? "another live region " : "other live regions ") + out;
   }
 
   /**

@@ -55,7 +55,12 @@ final class CommonShim {
 
   static native int mpsprot_harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found);
 
-  static native int mpsprot_log_drain(int slot, java.nio.Buffer out, int max);
+  /**
+   * {@code out} is the address of a direct buffer, not a {@code java.nio.Buffer}: JNA's direct
+   * mapping of a Buffer argument makes a JNI call whose exception it does not check, which
+   * {@code -Xcheck:jni} reports on every drain (README, "-Xcheck:jni").
+   */
+  static native int mpsprot_log_drain(int slot, long out, int max);
 
   static native int mpsprot_handoff_wait(int timeoutMs);
 

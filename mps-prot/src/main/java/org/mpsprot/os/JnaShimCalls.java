@@ -110,7 +110,16 @@ final class JnaShimCalls implements ShimCalls {
 
   @Override
   public int logDrain(int slot, java.nio.ByteBuffer out, int max) {
-    return CommonShim.mpsprot_log_drain(slot, out, max);
+    if (!out.isDirect() || out.capacity() < 32L * max) {
+      throw new IllegalArgumentException("logDrain needs a direct buffer of at least " + 32L * max
+          + " bytes, got " + out);
+    }
+    long address = com.sun.jna.Pointer.nativeValue(com.sun.jna.Native.getDirectBufferPointer(out));
+    try {
+      return CommonShim.mpsprot_log_drain(slot, address, max);
+    } finally {
+      java.lang.ref.Reference.reachabilityFence(out);
+    }
   }
 
   @Override

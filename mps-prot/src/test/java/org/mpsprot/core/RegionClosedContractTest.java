@@ -52,6 +52,8 @@ class RegionClosedContractTest {
     calls.put("mode", () -> r.mode(0));
     calls.put("alias", r::alias);
     calls.put("mutatorView", r::mutatorView);
+    calls.put("alias(offset, length)", () -> r.alias(0, 8));
+    calls.put("mutatorView(offset, length)", () -> r.mutatorView(0, 8));
     calls.put("setPolicy", () -> r.setPolicy(BarrierPolicy.UNPROTECT));
     calls.put("setHandoff", () -> r.setHandoff(ctx -> { }, HandoffFallback.FAIL_FAST));
     calls.put("policy", r::policy);

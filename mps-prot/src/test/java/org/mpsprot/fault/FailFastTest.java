@@ -50,4 +50,29 @@ class FailFastTest {
     ChildJvm.Result r = crash("handler-does-nothing");
     assertTrue(r.output().contains("times in a row without resolving"), r.output());
   }
+
+  /** Issue 14: a Java user reads the Java names of what to call (fault.md .msg.names). */
+  @Test
+  void failFastMessagesNameTheJavaApi() throws Exception {
+    String jit = crash("jit-handoff").output();
+    assertTrue(jit.contains("org.mpsprot.Accessors"), jit);
+    assertTrue(jit.contains("Region.setHandoff(handler, HandoffFallback.FAIL_FAST)"), jit);
+    String none = crash("no-policy").output();
+    assertTrue(none.contains("BarrierPolicy.NONE") && none.contains("Region.setPolicy"), none);
+    String unresolved = crash("handler-does-nothing").output();
+    assertTrue(unresolved.contains("the region's FaultHandler threw, or returned without"), unresolved);
+    // C callers still read the C names in the same line.
+    assertTrue(none.contains("mpsprot_region_set_policy"), none);
+    assertTrue(unresolved.contains("MPSPROT_RESOLVE_FAIL"), unresolved);
+  }
+
+  /**
+   * Issue 14: the native-mutator declaration is for C code only (fault.md .rule.native.declare),
+   * and the message a Java thread gets says so rather than advising it.
+   */
+  @Test
+  void theNotNativeMessageSaysTheNativeMutatorDeclarationIsForCCodeOnly() throws Exception {
+    String jit = crash("jit-handoff").output();
+    assertTrue(jit.contains("(C code only, never a Java thread) declare a native mutator"), jit);
+  }
 }

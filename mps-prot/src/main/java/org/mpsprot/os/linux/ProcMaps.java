@@ -48,10 +48,14 @@ final class ProcMaps {
         line.charAt(space + 3) == 'x');
   }
 
-  /** The number of mappings the process holds (lines of /proc/self/maps). */
+  /**
+   * The number of mappings the kernel counts against {@code vm.max_map_count}: the lines of
+   * /proc/self/maps less the {@code [vsyscall]} page, which the kernel lists there but does not
+   * count (it is not one of the process's mappings but a fixed page of the kernel, "gate VMA").
+   */
   static long count() {
     try (var lines = Files.lines(MAPS)) {
-      return lines.count();
+      return lines.filter(l -> !l.endsWith("[vsyscall]")).count();
     } catch (IOException e) {
       return -1;
     }
