@@ -84,6 +84,66 @@ static void test_report(void) {
   CHECK(mpsprot_region_destroy(slot) == 0, "destroy");
 }
 
+static int touched(int slot, int p) {
+  uint64_t *b = (uint64_t *)(uintptr_t)mpsprot_region_bitmap(slot, 1);
+  return (int)((b[p / 64] >> (p % 64)) & 1);
+}
+
+/* mpsprot_harvest_touched (.sol.harvest.touched): reports the pages a read opened, clears
+ * their touched bits, re-protects them, and leaves the dirty bits alone; a read after it
+ * faults and is seen again (a read barrier's next cycle). */
+static void test_report_touched(void) {
+  int64_t out4[4];
+  int pages = 70;
+  CHECK(mpsprot_region_create(pages * page, out4) == 0, "create");
+  int slot = (int)out4[0];
+  volatile char *base = (volatile char *)(uintptr_t)out4[1];
+  int32_t rf;
+  CHECK(mpsprot_region_set_policy(slot, MPSPROT_POLICY_UNPROTECT, 0) == 0, "policy");
+  CHECK(mpsprot_protect(slot, 0, pages * page, MPSPROT_ACCESS_ALL, &rf) == 0, "protect");
+  static const int read[] = {2, 3, 64, 69};
+  for (unsigned i = 0; i < sizeof read / sizeof *read; i++)
+    (void)base[read[i] * page];
+  base[3 * page] = 1; /* page 3: read, then written (dirty and touched) */
+  base[10 * page] = 1; /* page 10: written only (a write sets no touched bit) */
+  for (unsigned i = 0; i < sizeof read / sizeof *read; i++)
+    CHECK(touched(slot, read[i]), "page %d touched", read[i]);
+  CHECK(!touched(slot, 10) && dirty(slot, 10) && dirty(slot, 3), "dirty bits as written");
+
+  uint64_t out[2] = {0, 0};
+  int64_t found = -1;
+  CHECK(mpsprot_harvest_touched(slot, 0, pages, MPSPROT_ACCESS_ALL, out, &found) == 0,
+        "harvest touched");
+  CHECK(found == 4 && out[0] == ((1ull << 2) | (1ull << 3)) && out[1] == ((1ull << 0) | (1ull << 5)),
+        "found %ld bits %lx %lx", (long)found, (unsigned long)out[0], (unsigned long)out[1]);
+  int clean = 1;
+  for (int p = 0; p < pages; p++)
+    clean &= !touched(slot, p);
+  CHECK(clean, "every touched bit cleared");
+  CHECK(record(slot, 2) == MPSPROT_ACCESS_ALL && record(slot, 3) == MPSPROT_ACCESS_ALL
+            && record(slot, 64) == MPSPROT_ACCESS_ALL && record(slot, 10) == 0,
+        "the touched pages re-protected, the written-only page left open");
+  CHECK(dirty(slot, 3) && dirty(slot, 10), "the dirty bits are not the touched harvest's");
+
+  memset(out, 0, sizeof out);
+  CHECK(mpsprot_harvest_touched(slot, 0, pages, MPSPROT_ACCESS_ALL, out, &found) == 0
+            && found == 0 && out[0] == 0 && out[1] == 0,
+        "nothing new");
+  (void)base[64 * page]; /* faults again: the next cycle sees it */
+  CHECK(touched(slot, 64) && record(slot, 64) == MPSPROT_ACCESS_WRITE, "a read after it is seen");
+  memset(out, 0, sizeof out);
+  CHECK(mpsprot_harvest_touched(slot, 60, 10, MPSPROT_ACCESS_ALL, out, &found) == 0 && found == 1
+            && out[0] == (1ull << 4),
+        "sub-range: bits relative to first, found %ld %lx", (long)found, (unsigned long)out[0]);
+
+  CHECK(mpsprot_harvest_touched(slot, -1, 1, 2, out, &found) == EINVAL, "first < 0");
+  CHECK(mpsprot_harvest_touched(slot, 60, 11, 2, out, &found) == EINVAL, "past the end");
+  CHECK(mpsprot_harvest_touched(slot, 0, 1, 4, out, &found) == EINVAL, "bad mode");
+  CHECK(mpsprot_harvest_touched(-1, 0, 1, 2, out, &found) == EINVAL, "bad slot");
+  CHECK(mpsprot_harvest_touched(slot, 0, 1, 2, NULL, &found) == EINVAL, "out NULL");
+  CHECK(mpsprot_region_destroy(slot) == 0, "destroy");
+}
+
 /* ---- No lost writes ---- */
 
 static int hslot;
@@ -168,6 +228,7 @@ int main(void) {
   page = (long)mpsprot_page_size();
   CHECK(mpsprot_setup() == 0, "setup");
   test_report();
+  test_report_touched();
   test_no_lost_writes();
   return check_report("test_harvest");
 }

@@ -55,6 +55,9 @@ final class CommonShim {
 
   static native int mpsprot_harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found);
 
+  static native int mpsprot_harvest_touched(int slot, long first, long count, int modeAfter, long[] out,
+      long[] found);
+
   static native int mpsprot_log_drain(int slot, java.nio.Buffer out, int max);
 
   static native int mpsprot_handoff_wait(int timeoutMs);

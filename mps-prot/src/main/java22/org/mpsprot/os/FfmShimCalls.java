@@ -74,6 +74,8 @@ final class FfmShimCalls implements ShimCalls {
   private static final MethodHandle REGION_BITMAP = bind("mpsprot_region_bitmap", NONE, long.class, int.class, int.class);
   private static final MethodHandle HARVEST = bind("mpsprot_harvest", NONE, int.class, int.class, long.class,
       long.class, int.class, long.class, long.class);
+  private static final MethodHandle HARVEST_TOUCHED = bind("mpsprot_harvest_touched", NONE, int.class, int.class,
+      long.class, long.class, int.class, long.class, long.class);
   private static final MethodHandle LOG_DRAIN = bind("mpsprot_log_drain", NONE, int.class, int.class, long.class, int.class);
   private static final MethodHandle HANDOFF_WAIT = bind("mpsprot_handoff_wait", NONE, int.class, int.class);
   private static final MethodHandle HANDOFF_CONTEXT = bind("mpsprot_handoff_context", CRITICAL, long.class, int.class);
@@ -341,6 +343,20 @@ final class FfmShimCalls implements ShimCalls {
       MemorySegment o = longs(arena, out, out.length);
       MemorySegment f = longs(arena, found, found.length);
       int err = (int) HARVEST.invokeExact(slot, first, count, modeAfter, o.address(), f.address());
+      copyOut(o, out, out.length);
+      copyOut(f, found, found.length);
+      return err;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  @Override
+  public int harvestTouched(int slot, long first, long count, int modeAfter, long[] out, long[] found) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment o = longs(arena, out, out.length);
+      MemorySegment f = longs(arena, found, found.length);
+      int err = (int) HARVEST_TOUCHED.invokeExact(slot, first, count, modeAfter, o.address(), f.address());
       copyOut(o, out, out.length);
       copyOut(f, found, found.length);
       return err;
