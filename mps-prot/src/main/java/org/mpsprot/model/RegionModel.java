@@ -16,10 +16,11 @@ import org.mpsprot.ProtRangeException;
 import org.mpsprot.Region;
 
 /**
- * The reference model of one region in region-relative terms (.model.region): offsets and page
+ * The reference model of one region in region-relative terms: offsets and page
  * indexes, no addresses, so a property harness can build it before the real region exists
  * ({@code new RegionModel(granularity, pages)}) or from a live region's geometry
- * ({@link #of(Region)}). It models what a collector sees of a {@link Region}:
+ * ({@link #of(Region)}); docs/design/prot.md .model.region. It models what a collector sees of a
+ * {@link Region}:
  * <ul>
  *   <li>each page's recorded {@link AccessSet} ({@link #protect}, {@link #mode});</li>
  *   <li>the barrier policy and what a mutator access does under it ({@link #access}): whether
@@ -123,14 +124,17 @@ public final class RegionModel {
     return new RegionModel(region.size() / region.pages(), region.pages());
   }
 
+  /** The page size the model was made with. */
   public long granularity() {
     return granularity;
   }
 
+  /** The number of pages. */
   public long pages() {
     return pages;
   }
 
+  /** {@code pages() * granularity()}. */
   public long size() {
     return pages * granularity;
   }
@@ -183,6 +187,7 @@ public final class RegionModel {
     this.policy = BarrierPolicy.HANDOFF;
   }
 
+  /** The policy ({@link BarrierPolicy#NONE} until set). */
   public BarrierPolicy policy() {
     return policy;
   }

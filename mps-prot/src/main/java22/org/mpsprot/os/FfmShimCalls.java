@@ -30,7 +30,7 @@ import java.nio.ByteBuffer;
  *       {@code _region_count}, {@code _mutator_enter}, {@code _mutator_leave},
  *       {@code _mutator_depth}, {@code _counter}, {@code _handoff_context}.
  *   <li>No option (the thread is in native state for the call): everything else.
- *       {@code mpsprot_protect}, {@code _harvest}, {@code _region_sync}, {@code _log_drain},
+ *       {@code mpsprot_protect}, {@code _harvest}, {@code _harvest_touched}, {@code _region_sync}, {@code _log_drain},
  *       {@code _region_alias_reset} take pages' BUSY bits or pin a slot and may wait for a
  *       holder; {@code _region_create}, {@code _region_destroy} (waits for pins),
  *       {@code _setup}, {@code _uninstall} and {@code _region_set_policy} make system calls or
