@@ -31,9 +31,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * then the values set on the property's builder, then the defaults.
  *
  * <p><b>Dependency:</b> this annotation and {@link PropertyCheckExtension} are the only classes
- * of the module that need JUnit 5 (junit-jupiter-api). mps-prot declares it
- * {@code <optional>true</optional>}: a project that uses them has JUnit 5 on its test class
- * path already; a project that does not never loads them and needs no JUnit.
+ * of the module that need JUnit 5 (junit-jupiter-api; {@link PropertyTests} too). mps-prot
+ * declares it {@code <scope>provided</scope>}: it is not passed on to users nor shaded into the
+ * jar; a project that uses these classes has JUnit 5 on its test class path already, and a
+ * project that does not never loads them and needs no JUnit.
  */
 @Documented
 @Retention(RetentionPolicy.RUNTIME)

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
  * parameter and, when a property fails, rethrows its {@link PropertyFailure} with the replay
  * hint completed by the annotation attribute ({@code @PropertyCheck(replay = S)}) and publishes
  * the failing seed as the report entry {@code mpsprot.check.failedSeed}. Needs
- * junit-jupiter-api (an optional dependency of mps-prot: see {@link PropertyCheck}).
+ * junit-jupiter-api (a provided dependency of mps-prot: see {@link PropertyCheck}).
  */
 public final class PropertyCheckExtension implements ParameterResolver, TestExecutionExceptionHandler {
   /** Creates the extension (JUnit does, through {@link PropertyCheck}'s {@code @ExtendWith}). */
