@@ -205,7 +205,8 @@ public final class StatefulProperty<M, S> {
         .append("  sequence seed: ").append(seqSeed).append('\n')
         .append("  replay with:   ").append(Settings.replayHint(name, seqSeed, "  "));
     if (Settings.isSet(Settings.MAX_ACTIONS))
-      report.append(" -D").append(Settings.MAX_ACTIONS).append('=').append(System.getProperty(Settings.MAX_ACTIONS).trim());
+      report.append("\n  with either:   -D").append(Settings.MAX_ACTIONS).append('=')
+          .append(System.getProperty(Settings.MAX_ACTIONS).trim());
     report.append('\n')
         .append("  base seed:     ").append(base).append('\n')
         .append("  original sequence: ").append(original.executed().size()).append(" actions; shrunk to ")

@@ -36,6 +36,13 @@ class PerPropertySeedTest {
   }
 
   @Test
+  void aMaxActionsSettingIsNamedForBothReplayFlags() {
+    PropertyFailure f = Toys.withProperty("mpsprot.check.maxActions", "40", PerPropertySeedTest::failure);
+    assertTrue(f.getMessage().contains("(every property in the JVM)\n  with either:   -Dmpsprot.check.maxActions=40\n"),
+        f.getMessage());
+  }
+
+  @Test
   void thePerPropertySeedReplaysThatPropertyAndNoOther() {
     PropertyFailure f = failure();
     String flag = "mpsprot.check.seed.buggy_set";
