@@ -690,14 +690,16 @@ int64_t mpsprot_region_bitmap(int slot, int which) {
   return at;
 }
 
-static int dirty_bit(struct region *r, size_t p) {
-  return (atomic_load_explicit(&r->dirty[p / 64], memory_order_relaxed) >> (p % 64)) & 1;
+/* The harvests (dirty and touched) share one walk over a bitmap `bits` of the region:
+ * r->dirty for mpsprot_harvest, r->touched for mpsprot_harvest_touched. */
+static int dirty_bit(_Atomic uint64_t *bits, size_t p) {
+  return (atomic_load_explicit(&bits[p / 64], memory_order_relaxed) >> (p % 64)) & 1;
 }
 
-/* The first page in [p, end) whose dirty bit is set, or end. */
-static size_t next_dirty(struct region *r, size_t p, size_t end) {
+/* The first page in [p, end) whose bit in `bits` is set, or end. */
+static size_t next_dirty(_Atomic uint64_t *bits, size_t p, size_t end) {
   while (p < end) {
-    uint64_t w = atomic_load_explicit(&r->dirty[p / 64], memory_order_relaxed) >> (p % 64);
+    uint64_t w = atomic_load_explicit(&bits[p / 64], memory_order_relaxed) >> (p % 64);
     if (w != 0) {
       p += (size_t)__builtin_ctzll(w);
       return p < end ? p : end;
@@ -707,38 +709,49 @@ static size_t next_dirty(struct region *r, size_t p, size_t end) {
   return end;
 }
 
-/* A failed harvest reports nothing and loses nothing: every dirty bit that this call
- * cleared (the bits it set in out[]) is set again; out[] and *found go back to zero. */
-static void harvest_undo(struct region *r, int64_t first, int64_t count, uint64_t *out,
+/* A failed harvest reports nothing and loses nothing: every bit that this call cleared
+ * in `map` (the bits it set in out[]) is set again; out[] and *found go back to zero. */
+static void harvest_undo(_Atomic uint64_t *map, int64_t first, int64_t count, uint64_t *out,
                          int64_t *found) {
   for (int64_t w = 0; w < (count + 63) / 64; w++) {
     for (uint64_t bits = out[w]; bits != 0; bits &= bits - 1) {
       size_t i = (size_t)first + (size_t)w * 64 + (size_t)__builtin_ctzll(bits);
-      atomic_fetch_or_explicit(&r->dirty[i / 64], (uint64_t)1 << (i % 64), memory_order_relaxed);
+      atomic_fetch_or_explicit(&map[i / 64], (uint64_t)1 << (i % 64), memory_order_relaxed);
     }
     out[w] = 0;
   }
   *found = 0;
 }
 
-static int harvest_pinned(struct region *r, int64_t first, int64_t count, int mode_after,
-                          uint64_t *out, int64_t *found);
+static int harvest_pinned(struct region *r, int touched, int64_t first, int64_t count,
+                          int mode_after, uint64_t *out, int64_t *found);
 
 /* Pins the slot for the whole harvest (a concurrent destroy waits). */
-int mpsprot_harvest(int slot, int64_t first, int64_t count, int mode_after, uint64_t *out,
-                    int64_t *found) {
+static int harvest_slot(int slot, int touched, int64_t first, int64_t count, int mode_after,
+                        uint64_t *out, int64_t *found) {
   if (found != NULL)
     *found = 0;
   struct region *r = region_pin_slot(slot);
   if (r == NULL)
     return EINVAL;
-  int err = harvest_pinned(r, first, count, mode_after, out, found);
+  int err = harvest_pinned(r, touched, first, count, mode_after, out, found);
   region_unpin(slot);
   return err;
 }
 
-static int harvest_pinned(struct region *r, int64_t first, int64_t count, int mode_after,
-                          uint64_t *out, int64_t *found) {
+int mpsprot_harvest(int slot, int64_t first, int64_t count, int mode_after, uint64_t *out,
+                    int64_t *found) {
+  return harvest_slot(slot, 0, first, count, mode_after, out, found);
+}
+
+/* The same walk over the touched bits (.sol.harvest.touched): a read barrier's new cycle. */
+int mpsprot_harvest_touched(int slot, int64_t first, int64_t count, int mode_after,
+                            uint64_t *out, int64_t *found) {
+  return harvest_slot(slot, 1, first, count, mode_after, out, found);
+}
+
+static int harvest_pinned(struct region *r, int touched, int64_t first, int64_t count,
+                          int mode_after, uint64_t *out, int64_t *found) {
   if (r == NULL || out == NULL || found == NULL || first < 0 || count < 0
       || (uint64_t)first + (uint64_t)count > (uint64_t)r->pages
       || (mode_after & ~MPSPROT_ACCESS_ALL) != 0)
@@ -747,10 +760,11 @@ static int harvest_pinned(struct region *r, int64_t first, int64_t count, int mo
   size_t p = (size_t)first, end = (size_t)(first + count);
   if (region_range_foreign(r, p, end)) /* .sol.replaced: refused before any change */
     return ENXIO;
-  while ((p = next_dirty(r, p, end)) < end) {
-    /* A run of dirty pages, re-protected with one call (ascending BUSY order). */
+  _Atomic uint64_t *bits = touched ? r->touched : r->dirty;
+  while ((p = next_dirty(bits, p, end)) < end) {
+    /* A run of marked pages, re-protected with one call (ascending BUSY order). */
     size_t q = p + 1;
-    while (q < end && dirty_bit(r, q))
+    while (q < end && dirty_bit(bits, q))
       q++;
     for (size_t i = p; i < q; i++)
       region_page_acquire(r, i);
@@ -762,12 +776,12 @@ static int harvest_pinned(struct region *r, int64_t first, int64_t count, int mo
         region_restore_or_adopt(r, p, q, (unsigned)mode_after);
       for (size_t i = p; i < q; i++)
         region_page_release(r, i, atomic_load_explicit(&r->record[i], memory_order_relaxed));
-      harvest_undo(r, first, count, out, found);
+      harvest_undo(bits, first, count, out, found);
       return err;
     }
     for (size_t i = p; i < q; i++) {
       uint64_t bit = (uint64_t)1 << (i % 64);
-      if (atomic_fetch_and_explicit(&r->dirty[i / 64], ~bit, memory_order_acq_rel) & bit) {
+      if (atomic_fetch_and_explicit(&bits[i / 64], ~bit, memory_order_acq_rel) & bit) {
         size_t k = i - (size_t)first;
         out[k / 64] |= (uint64_t)1 << (k % 64);
         (*found)++;

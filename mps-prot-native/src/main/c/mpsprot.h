@@ -269,6 +269,16 @@ MPSPROT_API int64_t mpsprot_region_bitmap(int slot, int which);
 MPSPROT_API int mpsprot_harvest(int slot, int64_t first, int64_t count, int mode_after,
                                 uint64_t *out, int64_t *found);
 
+/* Harvest of the touched bits (.sol.harvest.touched): mpsprot_harvest's contract with
+ * "touched" for "dirty": every page of [first, first + count) whose touched bit is set (a
+ * read fault opened it) is protected with mode_after, its bit cleared and reported in
+ * out[], atomically with respect to faulting threads, so a read after the re-protection
+ * (with mode_after forbidding READ) faults and sets the bit again.  The dirty bits are not
+ * changed.  A failed call sets back every touched bit it cleared (nothing reported, none
+ * lost); ENXIO and EINVAL as mpsprot_harvest. */
+MPSPROT_API int mpsprot_harvest_touched(int slot, int64_t first, int64_t count, int mode_after,
+                                        uint64_t *out, int64_t *found);
+
 /* Restores the previous SIGSEGV/SIGBUS actions (Windows: removes the vectored
  * exception handler); a previous action with SA_RESETHAND that was called is restored
  * as SIG_DFL, as the kernel would hold it (docs/design/fault.md .handler.flags).

@@ -23,7 +23,8 @@ import java.nio.ByteBuffer;
  * {@link #protect}, {@link #protectAll}, {@link #mode}, {@link #alias()},
  * {@link #mutatorView()}, {@link #alias(long, int)}, {@link #mutatorView(long, int)},
  * {@link #setPolicy}, {@link #setHandoff}, {@link #policy()},
- * {@link #harvest}, {@link #dirtyPages()}, {@link #touchedPages()}, {@link #describe()} and {@link #drainLog()}
+ * {@link #harvest}, {@link #harvestTouched}, {@link #dirtyPages()}, {@link #touchedPages()},
+ * {@link #describe()} and {@link #drainLog()}
  * (a {@code null} argument is still refused with {@link NullPointerException} first).
  *
  * <p>A region dropped without {@link #close()} (docs/design/prot.md .sol.cleaner): once neither
@@ -140,10 +141,31 @@ public interface Region extends AutoCloseable {
    */
   java.util.BitSet harvest(AccessSet modeAfter);
 
+  /**
+   * Harvest of the touched bits (.sol.harvest.touched), the read barrier's counterpart of
+   * {@link #harvest}: reports every page whose touched bit is set (a read fault opened it since
+   * the last {@code harvestTouched}) and, atomically with respect to faulting threads, protects
+   * it again with {@code modeAfter} and clears its touched bit, so that with a {@code modeAfter}
+   * that forbids READ (usually {@link AccessSet#ALL}) the next read of the page faults and sets
+   * the bit again: an {@link BarrierPolicy#UNPROTECT} read barrier can start a new cycle. The
+   * dirty bits are left as they are (a page both read and written stays reported by the next
+   * {@link #harvest}). No read is lost: a harvest that fails part-way sets back every touched
+   * bit it cleared and reports nothing, so the next one reports every page read. Thread-safe,
+   * serialised with the region's other protection changes.
+   *
+   * @param modeAfter the AccessSet the reported pages get
+   * @return the pages reported, as page indexes
+   * @throws NullPointerException if {@code modeAfter} is null
+   * @throws RegionClosedException after {@link #close()}
+   * @throws ProtOsException as {@link #harvest} (the OS refused a re-protection: nothing is
+   *     lost; or ENXIO, before any change, if some page is no longer the region's memory)
+   */
+  java.util.BitSet harvestTouched(AccessSet modeAfter);
+
   /** The pages whose dirty bit is set now (a snapshot; nothing is cleared). */
   java.util.BitSet dirtyPages();
 
-  /** The pages a read fault opened (a snapshot). */
+  /** The pages a read fault opened since their last {@link #harvestTouched} (a snapshot). */
   java.util.BitSet touchedPages();
 
   /**

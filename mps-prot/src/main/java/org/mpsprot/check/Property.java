@@ -10,7 +10,11 @@ import java.util.Objects;
  * deterministically from the base seed and {@code i}; the base seed is the {@code seed} argument
  * or, if absent, time-based. System properties take precedence over arguments:
  * <ul>
- *   <li>{@code -Dmpsprot.check.seed=S} replays: only the single try with seed {@code S} runs;</li>
+ *   <li>{@code -Dmpsprot.check.seed.KEY=S} replays this property only (KEY: the name with every
+ *       run of characters other than letters, digits, '_', '.' and '-' made one '_'; the failure
+ *       report prints the exact flag): only the single try with seed {@code S} runs;</li>
+ *   <li>{@code -Dmpsprot.check.seed=S} replays every property of the JVM that has no seed of
+ *       its own the same way;</li>
  *   <li>{@code -Dmpsprot.check.sequences=N} overrides {@code tries}.</li>
  * </ul>
  *
@@ -27,20 +31,26 @@ public final class Property {
 
   /** Checks {@code body} on {@code tries} values from {@code gen}, with a time-based base seed. */
   public static <T> Result forAll(String name, Gen<T> gen, int tries, ThrowingConsumer<? super T> body) {
-    return run(name, gen, tries, null, body);
+    return run(name, gen, tries, null, null, body);
   }
 
   /** As {@link #forAll(String, Gen, int, ThrowingConsumer)}, with a fixed base seed. */
   public static <T> Result forAll(String name, Gen<T> gen, int tries, long seed, ThrowingConsumer<? super T> body) {
-    return run(name, gen, tries, seed, body);
+    return run(name, gen, tries, seed, null, body);
   }
 
-  private static <T> Result run(String name, Gen<T> gen, int tries, Long seed, ThrowingConsumer<? super T> body) {
+  /**
+   * The runner: {@code seed} null for a time-based base seed; {@code replay} the try seed to
+   * replay unless a system property names one (null: none).
+   */
+  static <T> Result run(String name, Gen<T> gen, int tries, Long seed, Long replaySeed,
+      ThrowingConsumer<? super T> body) {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(gen, "gen");
     Objects.requireNonNull(body, "body");
     Settings.positive("tries", tries);
-    Long replay = Settings.replaySeed();
+    Long fromProperty = Settings.replaySeed(Objects.requireNonNull(name, "name"));
+    Long replay = fromProperty != null ? fromProperty : replaySeed;
     int count = replay != null ? 1 : Settings.intProperty(Settings.SEQUENCES, tries);
     long base = replay != null ? replay : seed != null ? seed : Settings.freshSeed();
     for (int i = 0; i < count; i++) {
@@ -54,7 +64,7 @@ public final class Property {
         String report = "Property '" + name + "' failed"
             + (replay != null ? " (replayed value)" : " on value " + (i + 1) + " of " + count) + "\n"
             + "  seed:        " + trySeed + "\n"
-            + "  replay with: -D" + Settings.SEED + "=" + trySeed + "\n"
+            + "  replay with: " + Settings.replayHint(name, trySeed, "") + "\n"
             + "  base seed:   " + base + "\n"
             + "  value:       " + value + "\n"
             + "  cause:       " + e;

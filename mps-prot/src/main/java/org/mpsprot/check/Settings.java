@@ -15,13 +15,48 @@ final class Settings {
 
   /** The replay seed from {@code -Dmpsprot.check.seed}, or null if unset/blank. */
   static Long replaySeed() {
-    String v = System.getProperty(SEED);
+    return longProperty(SEED);
+  }
+
+  /**
+   * The replay seed of the property named {@code name}: {@code -Dmpsprot.check.seed.KEY} (KEY =
+   * {@link #key(String)} of the name) if set, else {@code -Dmpsprot.check.seed}, else null.
+   */
+  static Long replaySeed(String name) {
+    Long own = longProperty(seedProperty(name));
+    return own != null ? own : replaySeed();
+  }
+
+  /** The system property that replays only the property named {@code name}. */
+  static String seedProperty(String name) {
+    return SEED + "." + key(name);
+  }
+
+  /**
+   * A property name as a system property key: every run of characters other than ASCII letters,
+   * digits, '_', '.' and '-' becomes one '_' ("module = model" becomes "module_model").
+   */
+  static String key(String name) {
+    String k = name.replaceAll("[^A-Za-z0-9_.\\-]+", "_");
+    if (k.length() > 1 && k.startsWith("_")) k = k.substring(1);
+    if (k.length() > 1 && k.endsWith("_")) k = k.substring(0, k.length() - 1);
+    return k.isEmpty() ? "_" : k;
+  }
+
+  private static Long longProperty(String key) {
+    String v = System.getProperty(key);
     if (v == null || v.isBlank()) return null;
     try {
       return Long.parseLong(v.trim());
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("system property " + SEED + " must be a long, was '" + v + "'", e);
+      throw new IllegalArgumentException("system property " + key + " must be a long, was '" + v + "'", e);
     }
+  }
+
+  /** The replay lines of a failure report: the per-property flag first, then the global one. */
+  static String replayHint(String name, long seed, String indent) {
+    return "-D" + seedProperty(name) + "=" + seed + " (this property only)\n"
+        + indent + "or:            -D" + SEED + "=" + seed + " (every property in the JVM)";
   }
 
   /** The positive int from system property {@code key}, or {@code fallback} if unset/blank. */

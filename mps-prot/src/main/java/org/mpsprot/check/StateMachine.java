@@ -33,4 +33,47 @@ public interface StateMachine<M, S> {
 
   /** Checked after every action; throws on violation. Default: no invariant. */
   default void checkInvariant(M model, S system) throws Exception {}
+
+  /**
+   * A state machine from four functions, for properties that fit in a few lines:
+   *
+   * <pre>{@code
+   * StatefulProperty.of("stack", StateMachine.of(ArrayDeque::new, BoundedStack::new,
+   *     BoundedStack::close, (model, rand) -> rand.nextBoolean() ? new Push(rand.nextInt(9)) : new Pop()));
+   * }</pre>
+   *
+   * @param newModel a fresh model per sequence
+   * @param newSystem a fresh system per sequence
+   * @param closeSystem releases a system (called once per system)
+   * @param nextAction the next action for the model's state (see {@link #nextAction})
+   */
+  static <M, S> StateMachine<M, S> of(java.util.function.Supplier<? extends M> newModel,
+      java.util.concurrent.Callable<? extends S> newSystem, ThrowingConsumer<? super S> closeSystem,
+      java.util.function.BiFunction<? super M, Rand, ? extends Action<M, S>> nextAction) {
+    java.util.Objects.requireNonNull(newModel, "newModel");
+    java.util.Objects.requireNonNull(newSystem, "newSystem");
+    java.util.Objects.requireNonNull(closeSystem, "closeSystem");
+    java.util.Objects.requireNonNull(nextAction, "nextAction");
+    return new StateMachine<>() {
+      @Override
+      public M newModel() {
+        return newModel.get();
+      }
+
+      @Override
+      public S newSystem() throws Exception {
+        return newSystem.call();
+      }
+
+      @Override
+      public void closeSystem(S system) throws Exception {
+        closeSystem.accept(system);
+      }
+
+      @Override
+      public Action<M, S> nextAction(M model, Rand rand) {
+        return nextAction.apply(model, rand);
+      }
+    };
+  }
 }

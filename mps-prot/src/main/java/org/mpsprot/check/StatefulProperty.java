@@ -16,9 +16,15 @@ import java.util.Objects;
  * <p><b>Settings and precedence</b> (highest first): system properties, then builder values, then
  * defaults.
  * <ul>
- *   <li>{@code -Dmpsprot.check.seed=S}: replay. Only the single sequence whose own seed is
- *       {@code S} runs (then shrinks and reports as usual); builder seed and sequence count are
- *       ignored.</li>
+ *   <li>{@code -Dmpsprot.check.seed.KEY=S}: replay of this property only, where KEY is the
+ *       property's name with every run of characters other than letters, digits, '_', '.' and
+ *       '-' made one '_' (the failure report prints the exact flag). Only the single sequence
+ *       whose own seed is {@code S} runs (then shrinks and reports as usual); builder seed,
+ *       {@link #replay} and sequence count are ignored. Other properties in the JVM run as
+ *       usual.</li>
+ *   <li>{@code -Dmpsprot.check.seed=S}: the same replay for every property in the JVM that has
+ *       no seed of its own (the per-property setting wins).</li>
+ *   <li>Builder {@link #replay(long)}: the same replay, below both system properties.</li>
  *   <li>{@code -Dmpsprot.check.sequences=N}: number of sequences (builder {@link #sequences},
  *       default 100).</li>
  *   <li>{@code -Dmpsprot.check.maxActions=N}: maximum actions per sequence (builder
@@ -59,6 +65,7 @@ public final class StatefulProperty<M, S> {
   private int maxActions = 30;
   private int maxShrinkRuns = 2000;
   private Long seed;
+  private Long replay;
 
   private StatefulProperty(String name, StateMachine<M, S> machine) {
     this.name = Objects.requireNonNull(name, "name");
@@ -88,6 +95,31 @@ public final class StatefulProperty<M, S> {
     return this;
   }
 
+  /**
+   * Replays the single sequence whose own seed is {@code sequenceSeed} (as reported by a
+   * failure), like {@code -Dmpsprot.check.seed}, which takes precedence over it.
+   */
+  public StatefulProperty<M, S> replay(long sequenceSeed) {
+    this.replay = sequenceSeed;
+    return this;
+  }
+
+  /** The property's name, as given to {@link #of}. */
+  public String name() {
+    return name;
+  }
+
+  /** The base seed set with {@link #seed}, or null (time-based). */
+  Long configuredSeed() {
+    return seed;
+  }
+
+  /** The replay seed that {@link #check()} would use now (system properties, then builder), or null. */
+  Long effectiveReplay() {
+    Long r = Settings.replaySeed(name);
+    return r != null ? r : replay;
+  }
+
   /** Maximum number of replays while shrinking (default 2000; 0 disables shrinking). */
   public StatefulProperty<M, S> maxShrinkRuns(int n) {
     if (n < 0) throw new IllegalArgumentException("maxShrinkRuns must be >= 0, was " + n);
@@ -102,7 +134,7 @@ public final class StatefulProperty<M, S> {
    * @throws PropertyFailure if a sequence failed (after shrinking it)
    */
   public Result check() {
-    Long replay = Settings.replaySeed();
+    Long replay = effectiveReplay();
     int count = replay != null ? 1 : Settings.intProperty(Settings.SEQUENCES, sequences);
     int limit = Settings.intProperty(Settings.MAX_ACTIONS, maxActions);
     long base = replay != null ? replay : seed != null ? seed : Settings.freshSeed();
@@ -171,9 +203,10 @@ public final class StatefulProperty<M, S> {
     StringBuilder report = new StringBuilder()
         .append("Property '").append(name).append("' failed (").append(where).append(")\n")
         .append("  sequence seed: ").append(seqSeed).append('\n')
-        .append("  replay with:   -D").append(Settings.SEED).append('=').append(seqSeed);
+        .append("  replay with:   ").append(Settings.replayHint(name, seqSeed, "  "));
     if (Settings.isSet(Settings.MAX_ACTIONS))
-      report.append(" -D").append(Settings.MAX_ACTIONS).append('=').append(System.getProperty(Settings.MAX_ACTIONS).trim());
+      report.append("\n  with either:   -D").append(Settings.MAX_ACTIONS).append('=')
+          .append(System.getProperty(Settings.MAX_ACTIONS).trim());
     report.append('\n')
         .append("  base seed:     ").append(base).append('\n')
         .append("  original sequence: ").append(original.executed().size()).append(" actions; shrunk to ")

@@ -551,6 +551,31 @@ public final class ProtModule implements Prot {
     }
   }
 
+  /** As {@link #harvest} over the touched bits (Region.harvestTouched). */
+  java.util.BitSet harvestTouched(RegionImpl r, AccessSet modeAfter) {
+    Objects.requireNonNull(modeAfter, "modeAfter");
+    lock.lock();
+    try {
+      r.ensureOpen();
+      long pages = r.pages();
+      long[] out = new long[(int) ((pages + 63) / 64)];
+      long[] found = new long[1];
+      lockedOsCalls++;
+      int err = os.harvestTouched(r.nat.slot(), 0, pages, modeAfter.bits(), out, found);
+      if (err == ClassicErrno.ENXIO) {
+        throw notTheRegions("harvestTouched of region " + r + " with " + modeAfter, r);
+      }
+      if (err != 0) {
+        // The shim set back every touched bit it had cleared: the next harvestTouched reports them all.
+        throw os.failure("harvestTouched of region " + r + " with " + modeAfter + " (" + os.protectCall() + ")",
+            err, r.base(), r.limit());
+      }
+      return java.util.BitSet.valueOf(out);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   java.util.BitSet bitmap(RegionImpl r, int which) {
     lock.lock();
     try {

@@ -188,6 +188,15 @@ final class RegionHandle implements Region {
   }
 
   @Override
+  public BitSet harvestTouched(AccessSet modeAfter) {
+    try {
+      return impl.harvestTouched(modeAfter);
+    } finally {
+      Reference.reachabilityFence(this);
+    }
+  }
+
+  @Override
   public BitSet dirtyPages() {
     try {
       return impl.dirtyPages();

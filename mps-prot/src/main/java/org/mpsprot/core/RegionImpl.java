@@ -205,6 +205,11 @@ final class RegionImpl implements Region {
   }
 
   @Override
+  public BitSet harvestTouched(AccessSet modeAfter) {
+    return module.harvestTouched(this, modeAfter);
+  }
+
+  @Override
   public BitSet dirtyPages() {
     return module.bitmap(this, 0);
   }

@@ -1,6 +1,5 @@
 package org.mpsprot.model;
 
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.TreeMap;
 import org.mpsprot.Access;
@@ -15,7 +14,10 @@ import org.mpsprot.Protections;
  * on any OS, so a collector's own tests can use it as an oracle, as the property tests here do.
  *
  * <p>Regions are declared with {@link #addRegion(long, long)} at addresses the caller chooses
- * (usually those of real {@link org.mpsprot.Region}s). Not thread-safe.
+ * (usually those of real {@link org.mpsprot.Region}s). Each is a {@link RegionModel}
+ * ({@link #region(long)}), which also models the barrier policies, the dirty and touched bits,
+ * the harvests and the STEP log in region-relative terms; a harness that builds its model before
+ * the real regions exist uses {@link RegionModel} directly. Not thread-safe.
  */
 public final class ProtModel implements Protections {
   private final long granularity;
@@ -27,12 +29,12 @@ public final class ProtModel implements Protections {
   private static final class ModelRegion {
     final long base;
     final long limit;
-    final byte[] modes;
+    final RegionModel model;
 
     ModelRegion(long base, long limit, long granularity) {
       this.base = base;
       this.limit = limit;
-      this.modes = new byte[Math.toIntExact((limit - base) / granularity)];
+      this.model = new RegionModel(granularity, (limit - base) / granularity);
     }
   }
 
@@ -61,6 +63,20 @@ public final class ProtModel implements Protections {
     regions.put(base, new ModelRegion(base, limit, granularity));
   }
 
+  /**
+   * The region-relative model of the region based at {@code base} (its offsets are relative to
+   * {@code base}); changes through either are seen by both.
+   *
+   * @throws ProtRangeException if no region is based at {@code base}
+   */
+  public RegionModel region(long base) {
+    ModelRegion r = regions.get(base);
+    if (r == null) {
+      throw new ProtRangeException(String.format("region: no region at 0x%x", base));
+    }
+    return r.model;
+  }
+
   /** Forgets the region based at {@code base}, as closing it does. */
   public void removeRegion(long base) {
     if (regions.remove(base) == null) {
@@ -73,13 +89,13 @@ public final class ProtModel implements Protections {
     Objects.requireNonNull(mode, "mode");
     RangeRules.checkBounds("ProtSet", base, limit, granularity);
     ModelRegion r = RangeRules.owner("ProtSet", regions, x -> x.limit, base, limit);
-    Arrays.fill(r.modes, index(r, base), index(r, limit), (byte) mode.bits());
+    r.model.protect(base - r.base, limit - base, mode);
   }
 
   @Override
   public AccessSet recordedMode(long address) {
-    ModelRegion r = region(address);
-    return AccessSet.fromBits(r.modes[index(r, address)]);
+    ModelRegion r = owner(address);
+    return r.model.mode(address - r.base);
   }
 
   /** Whether an access of the given kind at {@code address} would fault, and the mode. */
@@ -94,10 +110,11 @@ public final class ProtModel implements Protections {
    * AccessSet#EMPTY}; a read removes READ from its mode) and the new mode is returned.
    */
   public AccessSet unprotect(long address, Access access) {
-    ModelRegion r = region(address);
-    AccessSet mode = AccessSet.fromBits(r.modes[index(r, address)]);
+    ModelRegion r = owner(address);
+    AccessSet mode = r.model.mode(address - r.base);
     AccessSet opened = access == Access.WRITE ? AccessSet.EMPTY : mode.minus(AccessSet.READ);
-    r.modes[index(r, address)] = (byte) opened.bits();
+    long page = (address - r.base) & -granularity;
+    r.model.protect(page, granularity, opened);
     return opened;
   }
 
@@ -112,11 +129,7 @@ public final class ProtModel implements Protections {
     return effective.contains(Access.READ) ? "---" : effective.contains(Access.WRITE) ? "r--" : "rw-";
   }
 
-  private ModelRegion region(long address) {
+  private ModelRegion owner(long address) {
     return RangeRules.owner("access", regions, x -> x.limit, address, address + 1);
-  }
-
-  private int index(ModelRegion r, long address) {
-    return (int) ((address - r.base) / granularity);
   }
 }

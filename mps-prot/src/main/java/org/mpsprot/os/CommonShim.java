@@ -55,6 +55,9 @@ final class CommonShim {
 
   static native int mpsprot_harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found);
 
+  static native int mpsprot_harvest_touched(int slot, long first, long count, int modeAfter, long[] out,
+      long[] found);
+
   /**
    * {@code out} is the address of a direct buffer, not a {@code java.nio.Buffer}: JNA's direct
    * mapping of a Buffer argument makes a JNI call whose exception it does not check, which

@@ -109,6 +109,11 @@ final class JnaShimCalls implements ShimCalls {
   }
 
   @Override
+  public int harvestTouched(int slot, long first, long count, int modeAfter, long[] out, long[] found) {
+    return CommonShim.mpsprot_harvest_touched(slot, first, count, modeAfter, out, found);
+  }
+
+  @Override
   public int logDrain(int slot, java.nio.ByteBuffer out, int max) {
     if (!out.isDirect() || out.capacity() < 32L * max) {
       throw new IllegalArgumentException("logDrain needs a direct buffer of at least " + 32L * max

@@ -209,6 +209,9 @@ public interface ProtOs {
   /** Harvest of [first, first + count): see mpsprot_harvest; found[0] = pages reported. */
   int harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found);
 
+  /** Harvest of the touched bits of [first, first + count): see mpsprot_harvest_touched. */
+  int harvestTouched(int slot, long first, long count, int modeAfter, long[] out, long[] found);
+
   /** Moves up to max log entries of the slot into out (32 bytes each); returns how many. */
   int drainLog(int slot, java.nio.ByteBuffer out, int max);
 

@@ -54,6 +54,9 @@ interface ShimCalls {
 
   int harvest(int slot, long first, long count, int modeAfter, long[] out, long[] found);
 
+  /** mpsprot_harvest_touched: as {@link #harvest} over the touched bits. */
+  int harvestTouched(int slot, long first, long count, int modeAfter, long[] out, long[] found);
+
   /** out: a direct buffer. */
   int logDrain(int slot, java.nio.ByteBuffer out, int max);
 

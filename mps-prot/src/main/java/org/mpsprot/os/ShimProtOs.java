@@ -184,6 +184,11 @@ public abstract class ShimProtOs implements ProtOs {
   }
 
   @Override
+  public int harvestTouched(int slot, long first, long count, int modeAfter, long[] out, long[] found) {
+    return calls.harvestTouched(slot, first, count, modeAfter, out, found);
+  }
+
+  @Override
   public int drainLog(int slot, ByteBuffer out, int max) {
     return calls.logDrain(slot, out, max);
   }

@@ -30,7 +30,7 @@ import java.nio.ByteBuffer;
  *       {@code _region_count}, {@code _mutator_enter}, {@code _mutator_leave},
  *       {@code _mutator_depth}, {@code _counter}, {@code _handoff_context}.
  *   <li>No option (the thread is in native state for the call): everything else.
- *       {@code mpsprot_protect}, {@code _harvest}, {@code _region_sync}, {@code _log_drain},
+ *       {@code mpsprot_protect}, {@code _harvest}, {@code _harvest_touched}, {@code _region_sync}, {@code _log_drain},
  *       {@code _region_alias_reset} take pages' BUSY bits or pin a slot and may wait for a
  *       holder; {@code _region_create}, {@code _region_destroy} (waits for pins),
  *       {@code _setup}, {@code _uninstall} and {@code _region_set_policy} make system calls or
@@ -74,6 +74,8 @@ final class FfmShimCalls implements ShimCalls {
   private static final MethodHandle REGION_BITMAP = bind("mpsprot_region_bitmap", NONE, long.class, int.class, int.class);
   private static final MethodHandle HARVEST = bind("mpsprot_harvest", NONE, int.class, int.class, long.class,
       long.class, int.class, long.class, long.class);
+  private static final MethodHandle HARVEST_TOUCHED = bind("mpsprot_harvest_touched", NONE, int.class, int.class,
+      long.class, long.class, int.class, long.class, long.class);
   private static final MethodHandle LOG_DRAIN = bind("mpsprot_log_drain", NONE, int.class, int.class, long.class, int.class);
   private static final MethodHandle HANDOFF_WAIT = bind("mpsprot_handoff_wait", NONE, int.class, int.class);
   private static final MethodHandle HANDOFF_CONTEXT = bind("mpsprot_handoff_context", CRITICAL, long.class, int.class);
@@ -341,6 +343,20 @@ final class FfmShimCalls implements ShimCalls {
       MemorySegment o = longs(arena, out, out.length);
       MemorySegment f = longs(arena, found, found.length);
       int err = (int) HARVEST.invokeExact(slot, first, count, modeAfter, o.address(), f.address());
+      copyOut(o, out, out.length);
+      copyOut(f, found, found.length);
+      return err;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  @Override
+  public int harvestTouched(int slot, long first, long count, int modeAfter, long[] out, long[] found) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment o = longs(arena, out, out.length);
+      MemorySegment f = longs(arena, found, found.length);
+      int err = (int) HARVEST_TOUCHED.invokeExact(slot, first, count, modeAfter, o.address(), f.address());
       copyOut(o, out, out.length);
       copyOut(f, found, found.length);
       return err;

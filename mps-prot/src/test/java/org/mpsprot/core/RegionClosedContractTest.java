@@ -58,6 +58,7 @@ class RegionClosedContractTest {
     calls.put("setHandoff", () -> r.setHandoff(ctx -> { }, HandoffFallback.FAIL_FAST));
     calls.put("policy", r::policy);
     calls.put("harvest", () -> r.harvest(AccessSet.WRITE));
+    calls.put("harvestTouched", () -> r.harvestTouched(AccessSet.READ));
     calls.put("dirtyPages", r::dirtyPages);
     calls.put("touchedPages", r::touchedPages);
     calls.put("describe", r::describe);

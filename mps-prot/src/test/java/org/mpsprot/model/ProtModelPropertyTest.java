@@ -19,11 +19,52 @@ class ProtModelPropertyTest {
   void theModuleBehavesAsTheModel() {
     int sequences = Emulation.count("sequences", "ProtModelPropertyTest, its random sequences", 1000, 10,
         "every action checks against /proc/self/maps, and under qemu-user each read costs 56-190 ms");
-    Result r = StatefulProperty.of("module = model", new ProtectionStateMachine(false))
+    ProtectionStateMachine machine = new ProtectionStateMachine(false);
+    Result r = StatefulProperty.of("module = model", machine)
         .sequences(sequences)
         .maxActions(20)
         .check();
     assertTrue(r.replay() || r.sequences() >= sequences, "ran " + r.sequences() + " sequences");
+    if (!r.replay() && sequences >= 100) {
+      // The run exercised every resolution the model predicts (not only protections).
+      for (RegionModel.Resolution k : new RegionModel.Resolution[] {RegionModel.Resolution.NONE,
+          RegionModel.Resolution.UNPROTECTED, RegionModel.Resolution.STEPPED, RegionModel.Resolution.HANDED_OFF}) {
+        assertTrue(machine.seen.getOrDefault(k, 0L) >= 10, "accesses resolved " + k + ": " + machine.seen);
+      }
+    }
+  }
+
+  /** A deliberately wrong model (beyond protections) is caught, shrunk, and printed with its replay flag. */
+  private static PropertyFailure caught(ProtectionStateMachine.Bug bug) {
+    return assertThrows(PropertyFailure.class,
+        () -> StatefulProperty.of("wrong model (" + bug + ")", new ProtectionStateMachine(bug))
+            .seed(20261129L)
+            .sequences(300)
+            .maxActions(20)
+            .check());
+  }
+
+  @Test
+  void aModelThatTreatsStepAsUnprotectIsCaughtAndShrunk() {
+    PropertyFailure f = caught(ProtectionStateMachine.Bug.STEP_AS_UNPROTECT);
+    assertTrue(f.counterexample().size() <= 4, "shrunk to " + f.counterexample());
+    assertTrue(f.counterexample().toString().contains("STEP"), f.getMessage());
+    assertTrue(f.getMessage().contains("-Dmpsprot.check.seed.wrong_model_STEP_AS_UNPROTECT="), f.getMessage());
+  }
+
+  @Test
+  void aModelThatIgnoresTheHandoffDecisionIsCaughtAndShrunk() {
+    PropertyFailure f = caught(ProtectionStateMachine.Bug.HANDOFF_DECISION_IGNORED);
+    assertTrue(f.counterexample().size() <= 4, "shrunk to " + f.counterexample());
+    assertTrue(f.counterexample().toString().contains("handler: open"), f.getMessage());
+  }
+
+  @Test
+  void aTouchedHarvestThatDoesNothingIsCaughtAndShrunk() {
+    PropertyFailure f = caught(ProtectionStateMachine.Bug.TOUCHED_HARVEST_NOOP);
+    assertTrue(f.counterexample().size() <= 5, "shrunk to " + f.counterexample());
+    assertTrue(f.counterexample().get(f.counterexample().size() - 1).toString().startsWith("harvestTouched"),
+        f.getMessage());
   }
 
   @Test
