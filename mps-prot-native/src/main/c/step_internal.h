@@ -103,8 +103,9 @@ struct step_rmw {
 #define STEP_WB_PRE 1
 #define STEP_WB_POST 2
 
-/* The largest access: LDP/STP of two Q registers. */
-#define STEP_MAX_SIZE 32
+/* The largest access: an x86-64 EVEX move of a ZMM register (aarch64: LDP/STP of two Q
+ * registers, 32). */
+#define STEP_MAX_SIZE 64
 
 struct step_insn {
   int len;      /* bytes of the instruction (x86-64: 1..15; aarch64: 4) */
@@ -142,7 +143,16 @@ struct step_insn {
   int upper;    /* reads or writes ctx->vext (x86-64: every VEX load, which zeroes the
                  * register above what it loads, and the 256-bit stores; aarch64: v16..v31):
                  * refused unless ctx->flags has MPSPROT_CTX_VEXT */
+  int evex;     /* x86-64: EVEX-encoded (AVX-512): reads or writes zmmh, zmmx, kregs;
+                 * refused unless ctx->flags has MPSPROT_CTX_AVX512 */
+  int disp8n;   /* x86-64 EVEX: a disp8 is scaled by this (compressed displacement) */
+  int kreg;     /* x86-64 EVEX: the opmask register (1..7), or 0: no masking */
+  int zeroing;  /* x86-64 EVEX load with {z}: masked-off elements are zeroed, not kept */
+  int melem;    /* x86-64 EVEX: bytes per masked element (1, 2, 4, 8) */
   /* Computed from the context's registers. */
+  uint64_t mask;     /* x86-64 EVEX: bit j set when element j (melem bytes at ea + j *
+                      * melem) is accessed: kregs[kreg] limited to the vector's elements,
+                      * all of them without masking */
   uint64_t ea;       /* effective address of the first byte accessed */
   uint64_t wb_value; /* the base register's value after writeback */
 };
@@ -193,6 +203,35 @@ static inline uint8_t *step_vreg(struct mpsprot_context *ctx, int n) {
 }
 static inline const uint8_t *step_vreg_c(const struct mpsprot_context *ctx, int n) {
   return n < 16 ? ctx->vregs[n] : ctx->vext[n - 16];
+}
+
+/* x86-64: the 64 bytes of zmm n (0..31) of the context, from vregs (bits 0..127), vext
+ * (128..255), zmmh (256..511; zmm0..15) and zmmx (zmm16..31), and back. */
+static inline void step_zmm_get(const struct mpsprot_context *ctx, int n, uint8_t out[64]) {
+  if (n < 16) {
+    for (int i = 0; i < 16; i++) {
+      out[i] = ctx->vregs[n][i];
+      out[16 + i] = ctx->vext[n][i];
+    }
+    for (int i = 0; i < 32; i++)
+      out[32 + i] = ctx->zmmh[n][i];
+  } else {
+    for (int i = 0; i < 64; i++)
+      out[i] = ctx->zmmx[n - 16][i];
+  }
+}
+static inline void step_zmm_put(struct mpsprot_context *ctx, int n, const uint8_t in[64]) {
+  if (n < 16) {
+    for (int i = 0; i < 16; i++) {
+      ctx->vregs[n][i] = in[i];
+      ctx->vext[n][i] = in[16 + i];
+    }
+    for (int i = 0; i < 32; i++)
+      ctx->zmmh[n][i] = in[32 + i];
+  } else {
+    for (int i = 0; i < 64; i++)
+      ctx->zmmx[n - 16][i] = in[i];
+  }
 }
 
 /* Little-endian helpers: registers are numbers, memory and vregs are bytes. */

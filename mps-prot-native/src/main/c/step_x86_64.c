@@ -279,6 +279,112 @@ static int vex_decode(const struct mpsprot_context *ctx, struct step_insn *d, st
   return modrm_tail(ctx, d, c, rex, 0, 0, 0, 0, 0, 0, op);
 }
 
+/* EVEX (62 P0 P1 P2, AVX-512), map 0F, no second source (vvvv 1111, V' clear), no
+ * broadcast (EVEX.b 0: #UD for these moves), vector length 128/256/512 (L'L 11 refused),
+ * the moves between an XMM/YMM/ZMM register (0..31: R' and R extend ModRM.reg) and memory:
+ *   10/11 VMOVUPS (W0), VMOVUPD (66 W1), VMOVSS (F3 W0, m32), VMOVSD (F2 W1, m64)
+ *   28/29 VMOVAPS (W0), VMOVAPD (66 W1): aligned to the vector length
+ *   6F/7F VMOVDQA32/64 (66 W0/W1, aligned), VMOVDQU32/64 (F3 W0/W1), VMOVDQU8/16 (F2 W0/W1)
+ *   6E VMOVD/VMOVQ xmm, m (66 W0/W1)   7E VMOVD/VMOVQ m, xmm (66 W0/W1)
+ *   7E VMOVQ xmm, m64 (F3 W1)   D6 VMOVQ m64, xmm (66 W1)   (these four: L'L 00, no mask)
+ * With an opmask (aaa = k1..k7) only the elements whose mask bit is set are accessed
+ * (d->mask; an element masked off never faults and is never touched): a masked load keeps
+ * (merge) or zeroes ({z}) the register's other elements; a store writes only the enabled
+ * elements ({z} on a store is #UD: refused; {z} without a mask is refused too).  A load
+ * writes the whole ZMM register: the elements, and zeroes up to bit 511.  disp8 is scaled
+ * by the vector length (full-vector forms) or the element size (scalar forms).  Prefixes
+ * before 62 (66, F2, F3, REX) are #UD and never reach here; APX's extended registers
+ * (P0 bit 3, P1 bit 2 inverted) are refused. */
+static int evex_decode(const struct mpsprot_context *ctx, struct step_insn *d, struct cursor *c) {
+  int e = next_byte(c), p0 = next_byte(c), p1 = next_byte(c), p2 = next_byte(c);
+  int op = next_byte(c);
+  if (e != 0x62 || p0 < 0 || p1 < 0 || p2 < 0 || op < 0)
+    return 0;
+  if ((p0 & 0x0F) != 0x01 || !(p1 & 0x04))
+    return 0; /* map 0F only; no APX B4/X4 */
+  int r = !((p0 >> 7) & 1), x = !((p0 >> 6) & 1), bb = !((p0 >> 5) & 1), rr = !((p0 >> 4) & 1);
+  int w = (p1 >> 7) & 1, vvvv = (p1 >> 3) & 0xF, pp = p1 & 3;
+  int z = (p2 >> 7) & 1, ll = (p2 >> 5) & 3, bcst = (p2 >> 4) & 1, vhi = (p2 >> 3) & 1;
+  int aaa = p2 & 7;
+  if (vvvv != 0xF || !vhi || bcst || ll == 3)
+    return 0;
+  int vl = 16 << ll, melem = 0, scalar = 0, store = 0, align = 0, nomask = 0;
+  switch (op) {
+  case 0x10:
+  case 0x11:
+    store = op == 0x11;
+    if (pp == 0 && !w)
+      melem = 4; /* VMOVUPS */
+    else if (pp == 1 && w)
+      melem = 8; /* VMOVUPD */
+    else if (pp == 2 && !w)
+      melem = 4, scalar = 1; /* VMOVSS */
+    else if (pp == 3 && w)
+      melem = 8, scalar = 1; /* VMOVSD */
+    break;
+  case 0x28:
+  case 0x29:
+    store = op == 0x29;
+    align = 1;
+    if (pp == 0 && !w)
+      melem = 4; /* VMOVAPS */
+    else if (pp == 1 && w)
+      melem = 8; /* VMOVAPD */
+    break;
+  case 0x6F:
+  case 0x7F:
+    store = op == 0x7F;
+    if (pp == 1)
+      melem = w ? 8 : 4, align = 1; /* VMOVDQA64 / VMOVDQA32 */
+    else if (pp == 2)
+      melem = w ? 8 : 4; /* VMOVDQU64 / VMOVDQU32 */
+    else if (pp == 3)
+      melem = w ? 2 : 1; /* VMOVDQU16 / VMOVDQU8 */
+    break;
+  case 0x6E: /* VMOVD/VMOVQ xmm, m */
+    if (pp == 1)
+      melem = w ? 8 : 4, scalar = 1, nomask = 1;
+    break;
+  case 0x7E:
+    if (pp == 1) /* VMOVD/VMOVQ m, xmm */
+      melem = w ? 8 : 4, scalar = 1, nomask = 1, store = 1;
+    else if (pp == 2 && w) /* VMOVQ xmm, m64 */
+      melem = 8, scalar = 1, nomask = 1;
+    break;
+  case 0xD6: /* VMOVQ m64, xmm */
+    if (pp == 1 && w)
+      melem = 8, scalar = 1, nomask = 1, store = 1;
+    break;
+  default:
+    break;
+  }
+  if (melem == 0)
+    return 0;
+  if (nomask && (ll != 0 || aaa != 0 || z))
+    return 0;
+  if (z && (store || aaa == 0))
+    return 0;
+  d->nregs = 1;
+  d->opcode = 0x6200u | (uint32_t)op;
+  d->src = STEP_REG_NONE;
+  d->evex = 1;
+  d->op = store ? STEP_OP_STORE_V : STEP_OP_LOAD_V;
+  d->elem = scalar ? melem : vl;
+  d->melem = melem;
+  d->align = align;
+  d->kreg = aaa;
+  d->zeroing = z;
+  d->disp8n = scalar ? melem : vl;
+  int rex = 0x40 | (w << 3) | (r << 2) | (x << 1) | bb;
+  if (!modrm_tail(ctx, d, c, rex, 0, 0, 0, 0, 0, 0, op))
+    return 0;
+  d->rt |= rr << 4;
+  int nelem = d->elem / melem;
+  uint64_t all = nelem >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << nelem) - 1;
+  d->mask = aaa == 0 ? all : ctx->kregs[aaa] & all;
+  return 1;
+}
+
 int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   memset(d, 0, sizeof *d);
   struct cursor c = {ctx->insn, ctx->insn_len, 0};
@@ -290,6 +396,8 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   int opsize16 = 0, rep = 0, rex = 0, lock = 0, b;
   if (c.avail >= 1 && (c.p[0] == 0xC5 || c.p[0] == 0xC4))
     return vex_decode(ctx, d, &c);
+  if (c.avail >= 1 && c.p[0] == 0x62)
+    return evex_decode(ctx, d, &c);
   for (;;) {
     b = next_byte(&c);
     if (b < 0)
@@ -603,6 +711,8 @@ static int modrm_tail(const struct mpsprot_context *ctx, struct step_insn *d, st
   }
   if (disp_size != 0 && !next_signed(&c, disp_size, &d->disp))
     return 0;
+  if (disp_size == 1 && d->disp8n > 1)
+    d->disp *= d->disp8n; /* EVEX compressed displacement */
   if (imm_size != 0) {
     int64_t imm;
     if (!next_signed(&c, imm_size, &imm))
@@ -652,6 +762,12 @@ void step_x86_64_store_data(const struct mpsprot_context *ctx, const struct step
     step_le_put(data, d->elem, d->imm);
     break;
   case STEP_OP_STORE_V: /* a 32-byte store: the YMM register's upper half from vext */
+    if (d->evex) { /* the low d->elem bytes of zmm rt (step.c writes the enabled elements) */
+      uint8_t z[64];
+      step_zmm_get(ctx, d->rt, z);
+      memcpy(data, z, (size_t)d->elem);
+      break;
+    }
     memcpy(data, ctx->vregs[d->rt], (size_t)(d->elem < 16 ? d->elem : 16));
     if (d->elem > 16)
       memcpy(data + 16, ctx->vext[d->rt], (size_t)(d->elem - 16));
@@ -686,15 +802,32 @@ static void write_gpr(struct mpsprot_context *ctx, int r, int width, int high8, 
 
 void step_x86_64_load(struct mpsprot_context *ctx, const struct step_insn *d,
                       const uint8_t *data) {
+  if (d->op == STEP_OP_LOAD_V && d->evex) {
+    /* EVEX: element j <- memory where mask bit j is set, else kept (merge) or zeroed
+     * ({z}); bytes d->elem..63 zeroed.  Only the enabled elements of data were read. */
+    uint8_t old[64], z[64];
+    step_zmm_get(ctx, d->rt, old);
+    memset(z, 0, sizeof z);
+    for (int j = 0; j < d->elem / d->melem; j++) {
+      const uint8_t *src = (d->mask >> j) & 1 ? data : d->zeroing ? NULL : old;
+      if (src != NULL)
+        memcpy(z + j * d->melem, src + j * d->melem, (size_t)d->melem);
+    }
+    step_zmm_put(ctx, d->rt, z);
+    return;
+  }
   if (d->op == STEP_OP_LOAD_V) {
     /* Legacy SSE: the XMM register (MOVSS/MOVSD/MOVD/MOVQ zero the rest of it), bits 128
-     * and up kept.  VEX: the whole YMM register (bits 256 and up: prmc_x86_64.c). */
+     * and up kept.  VEX: the whole YMM register, and bits 256..511 of the ZMM register
+     * where the context holds them (MPSPROT_CTX_AVX512). */
     memset(ctx->vregs[d->rt], 0, sizeof ctx->vregs[d->rt]);
     memcpy(ctx->vregs[d->rt], data, (size_t)(d->elem < 16 ? d->elem : 16));
     if (d->vex) {
       memset(ctx->vext[d->rt], 0, sizeof ctx->vext[d->rt]);
       if (d->elem > 16)
         memcpy(ctx->vext[d->rt], data + 16, (size_t)(d->elem - 16));
+      if (ctx->flags & MPSPROT_CTX_AVX512)
+        memset(ctx->zmmh[d->rt], 0, sizeof ctx->zmmh[d->rt]);
     }
     return;
   }

@@ -531,7 +531,7 @@ static void test_refusals(void) {
       "c5 f2 10 03", /* vmovss xmm0, xmm1, [rbx]: vvvv not 1111 (#UD for the load) */
       "c4 e2 7d 18 03", /* vbroadcastss ymm0, [rbx]: map 0F38 */
       "c5 f8 12 03", /* vmovlps: a merge with vvvv */
-      "62 f1 7c 48 11 03", /* EVEX vmovups [rbx], zmm0 */
+      "62 f1 7c 58 11 03", /* EVEX vmovups [rbx], zmm0 with EVEX.b (broadcast): #UD */
       "0f 6f 03",    /* MMX movq */
       "0f 12 03",    /* movlps */
       "c5 f9 59 03", /* vmulpd: packed arithmetic */

@@ -286,7 +286,7 @@ static const struct step_case cases[] = {
     REFUSE("movabs [moffs],eax", "a3 00 10 00 00 00 00 00 00"),
     REFUSE("mov [rbx],es", "8c 03"),
     REFUSE("mov es,[rbx]", "8e 03"),
-    REFUSE("EVEX vmovd", "62 f1 7d 08 6e 03"),
+    REFUSE("EVEX vmovd with a mask (#UD)", "62 f1 7d 09 6e 03"),
     REFUSE("XOP", "8f e9 78 e1 03"),
     REFUSE("ud2", "0f 0b"),
     REFUSE("ret", "c3"),
