@@ -11,6 +11,7 @@
  *   F3 0F 7E MOVQ xmm,m64                           66 0F D6 MOVQ m64,xmm
  *   the ALU, compare, exchange and LOCK forms (step_x86_64_rmw below), PUSH/POP m64,
  *   the SSE moves (0F 10/11/28/29/6F/7F, sse_kind) and their VEX forms (vex_decode),
+ *   the EVEX (AVX-512) moves with and without an opmask (evex_decode),
  *   the scalar SSE/VEX arithmetic with a memory source (fp_kind: ADD..SQRT SS/SD,
  *   CVTSS2SD, CVTSD2SS, CVTSI2SS/SD, (U)COMISS/SD, CVT(T)SS/SD2SI; executed by
  *   step_x86_64_fp.c on the CPU under the mutator's MXCSR)
@@ -25,7 +26,7 @@
  * addressing), F0 LOCK on anything but the read-modify-write forms, F2/F3 on anything but
  * the SSE forms (REP, XACQUIRE/XRELEASE), a legacy
  * prefix or a second REX after REX (the hardware ignores such a REX; we do not guess),
- * VEX outside vex_decode's moves, EVEX, XOP, MMX forms (no MMX registers in the context), every other opcode, and any
+ * VEX outside vex_decode's moves, EVEX outside evex_decode's moves, XOP, MMX forms (no MMX registers in the context), every other opcode, and any
  * encoding longer than 15 bytes or than ctx->insn_len.
  *
  * Semantics: a 32-bit destination is zero-extended to 64 bits, 8- and 16-bit destinations
