@@ -93,6 +93,9 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
       && (!step_x86_64_fp_available() || !(ctx->flags & MPSPROT_CTX_MXCSR)
           || (ctx->regs[STEP_X86_MXCSR] & STEP_MXCSR_MASKS) != STEP_MXCSR_MASKS))
     return -1;
+  /* A REP string instruction with RCX 0 performs no iteration: it cannot have faulted. */
+  if (d->op == STEP_OP_STRING && d->rep && ctx->regs[1] == 0)
+    return -1;
   /* The upper vector state is in the context only where the frame carried it. */
   if (d->upper && !(ctx->flags & MPSPROT_CTX_VEXT))
     return -1;
@@ -377,6 +380,21 @@ int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry) {
     mem_read(data, mem, d.size);
     memcpy(before, data, (size_t)d.size);
     step_x86_64_fp(ctx, &d, data); /* available: prepare checked */
+  } else if (d.op == STEP_OP_STRING) {
+    /* One iteration (x86-64 SCAS/LODS/STOS); an unfinished REP leaves the pc at the
+     * instruction, which the CPU resumes with the registers advanced (as after an
+     * interrupt between iterations): a later element on a protected page faults again. */
+    if (d.access == MPSPROT_ACCESS_WRITE) {
+      step_x86_64_store_data(ctx, &d, data);
+      if (entry != NULL)
+        mem_read(before, mem, d.elem);
+      mem_write(mem, data, d.elem);
+    } else {
+      mem_read(data, mem, d.elem);
+      memcpy(before, data, (size_t)d.elem);
+    }
+    if (!step_x86_64_string(ctx, &d, data))
+      d.len = 0;
   } else if (d.evex) {
     /* AVX-512 moves: element by element, the enabled ones only (a masked-off element is
      * never read or written: another thread may own it, or it may lie outside the

@@ -32,8 +32,10 @@ enum step_op {
                       * one atomic step where the access is aligned (step.c) */
   STEP_OP_PUSH,      /* x86-64 PUSH m64: [rsp - 8] <- memory, rsp -= 8 */
   STEP_OP_POP,       /* x86-64 POP m64: memory <- [rsp], rsp += 8 (ea computed after) */
-  STEP_OP_FP         /* x86-64 scalar SSE/VEX arithmetic with a memory source (d->fp):
+  STEP_OP_FP,        /* x86-64 scalar SSE/VEX arithmetic with a memory source (d->fp):
                       * registers (and MXCSR, rflags) <- f(registers, memory) */
+  STEP_OP_STRING     /* x86-64 SCAS, LODS, STOS (d->str), with or without REP (d->rep):
+                      * one iteration; an unfinished REP resumes at the instruction */
 };
 
 /* x86-64 scalar floating-point operations of STEP_OP_FP (d->fp), each executed by the
@@ -143,6 +145,8 @@ struct step_insn {
   int upper;    /* reads or writes ctx->vext (x86-64: every VEX load, which zeroes the
                  * register above what it loads, and the 256-bit stores; aarch64: v16..v31):
                  * refused unless ctx->flags has MPSPROT_CTX_VEXT */
+  int str;      /* STEP_OP_STRING: 'S' SCAS, 'L' LODS, 'T' STOS */
+  int rep;      /* STEP_OP_STRING: 0, 0xF3 (REP/REPE) or 0xF2 (REPNE) */
   int evex;     /* x86-64: EVEX-encoded (AVX-512): reads or writes zmmh, zmmx, kregs;
                  * refused unless ctx->flags has MPSPROT_CTX_AVX512 */
   int disp8n;   /* x86-64 EVEX: a disp8 is scaled by this (compressed displacement) */
@@ -191,6 +195,15 @@ void step_aarch64_rmw(const struct mpsprot_context *ctx, const struct step_insn 
 int step_x86_64_fp(struct mpsprot_context *ctx, const struct step_insn *d, const uint8_t *data);
 /* 1 if this build can execute STEP_OP_FP (an x86-64 host). */
 int step_x86_64_fp_available(void);
+
+/* STEP_OP_STRING: one iteration of SCAS/LODS/STOS after its memory access (data: the
+ * element read, SCAS/LODS; or written, STOS): rAX (LODS) or the flags (SCAS: CMP rAX, m),
+ * RDI/RSI advanced by the element size (back with DF), RCX decremented under REP.  1 when
+ * the instruction is complete (no REP, RCX now 0, or the REPE/REPNE condition ends it),
+ * 0 when the mutator must resume at the instruction for the remaining iterations (the
+ * architectural state of an interrupted REP string instruction). */
+int step_x86_64_string(struct mpsprot_context *ctx, const struct step_insn *d,
+                       const uint8_t *data);
 
 /* Applies writeback (aarch64) and advances ctx->pc past the instruction. */
 void step_x86_64_finish(struct mpsprot_context *ctx, const struct step_insn *d);

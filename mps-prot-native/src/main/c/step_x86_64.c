@@ -434,6 +434,28 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   d->nregs = 1;
   d->opcode = (uint32_t)b;
   d->src = STEP_REG_NONE;
+  if (b >= 0xAA && b <= 0xAF) {
+    /* AA/AB STOS [rdi] <- rAX, AC/AD LODS rAX <- [rsi], AE/AF SCAS: CMP rAX, [rdi]; one
+     * iteration (step_x86_64_string).  No ModRM; the segment (ES for rdi; DS for rsi,
+     * whose override is refused with the other segment prefixes) has base 0 in 64-bit
+     * mode.  LOCK is #UD; F2 (REPNE) before STOS/LODS acts as REP on the CPU but the SDM
+     * does not define it: refused. */
+    int kind = b <= 0xAB ? 'T' : b <= 0xAD ? 'L' : 'S';
+    if (lock || (rep == 0xF2 && kind != 'S'))
+      return 0;
+    d->op = STEP_OP_STRING;
+    d->str = kind;
+    d->rep = rep;
+    d->elem = d->dwidth = d->size = (b & 1) ? osz : 1;
+    d->rt = 0;
+    d->base = kind == 'L' ? 6 : 7;
+    d->index = STEP_REG_NONE;
+    d->scale = 1;
+    d->len = c.pos;
+    d->access = kind == 'T' ? MPSPROT_ACCESS_WRITE : MPSPROT_ACCESS_READ;
+    d->ea = ctx->regs[d->base];
+    return 1;
+  }
   if (b < 0x40 && (b & 7) < 4) { /* 00..3B: ADD OR ADC SBB AND SUB XOR CMP, memory forms */
     d->alu = b >> 3;
     d->elem = (b & 1) ? osz : 1;
@@ -762,6 +784,9 @@ void step_x86_64_store_data(const struct mpsprot_context *ctx, const struct step
   case STEP_OP_STORE_IMM:
     step_le_put(data, d->elem, d->imm);
     break;
+  case STEP_OP_STRING: /* STOS: rAX */
+    step_le_put(data, d->elem, ctx->regs[0]);
+    break;
   case STEP_OP_STORE_V: /* a 32-byte store: the YMM register's upper half from vext */
     if (d->evex) { /* the low d->elem bytes of zmm rt (step.c writes the enabled elements) */
       uint8_t z[64];
@@ -1038,4 +1063,35 @@ void step_x86_64_rmw(const struct mpsprot_context *ctx, const struct step_insn *
       f = (f & ~(uint64_t)F_CF) | cf;
     out_reg(out, RFLAGS, (fl & ~(uint64_t)F_STATUS) | f);
   }
+}
+
+int step_x86_64_string(struct mpsprot_context *ctx, const struct step_insn *d,
+                       const uint8_t *data) {
+  if (d->str == 'L') {
+    write_gpr(ctx, 0, d->elem, 0, step_le_get(data, d->elem));
+  } else if (d->str == 'S') { /* the flags of CMP rAX, m: rAX - m */
+    struct step_insn t = *d;
+    t.op = STEP_OP_ALU_LOAD;
+    t.alu = STEP_ALU_CMP;
+    t.reg_dest = 1;
+    t.rt = 0;
+    t.src = 0;
+    t.high8 = 0;
+    uint64_t old[2] = {step_le_get(data, d->elem), 0};
+    struct step_rmw out;
+    step_x86_64_rmw(ctx, &t, old, &out);
+    for (int k = 0; k < out.nout; k++)
+      ctx->regs[out.out_reg[k]] = out.out_val[k];
+  }
+  uint64_t step = (ctx->regs[RFLAGS] & 0x400u) ? (uint64_t)0 - (uint64_t)d->elem : (uint64_t)d->elem;
+  ctx->regs[d->base] += step; /* DF (bit 10) set: down */
+  if (!d->rep)
+    return 1;
+  if (--ctx->regs[1] == 0)
+    return 1;
+  if (d->str == 'S') {
+    int zf = (ctx->regs[RFLAGS] & F_ZF) != 0;
+    return d->rep == 0xF2 ? zf : !zf; /* REPNE ends on equal, REPE on not equal */
+  }
+  return 0;
 }
