@@ -121,6 +121,14 @@ static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
     x86_mem(ctx, &d, out, n, mnb, reg);
     return;
   }
+  if (d.op == STEP_OP_STRING) { /* objdump's name: [rep.|repz.|repnz.]scas/lods/stos */
+    char mnb[24];
+    const char *base = d.str == 'S' ? "scas" : d.str == 'L' ? "lods" : "stos";
+    const char *rp = d.rep == 0xF2 ? "repnz." : d.rep == 0xF3 ? (d.str == 'S' ? "repz." : "rep.") : "";
+    snprintf(mnb, sizeof mnb, "%s%s", rp, base);
+    x86_mem(ctx, &d, out, n, mnb, x86_reg(0, d.elem, 0));
+    return;
+  }
   if (d.evex) { /* AVX-512 moves: the name from opcode, pp and W; " mask=kN[z]" appended */
     int pp = ctx->insn[2] & 3, w = (ctx->insn[2] >> 7) & 1;
     const char *en = d.elem == 4 && d.melem == 4 && (d.opcode & 0xFF) != 0x10 && (d.opcode & 0xFF) != 0x11 ? "vmovd" : "vmovq";

@@ -59,7 +59,7 @@ function fp(m) { return m ~ /^v?((add|sub|mul|div|min|max|sqrt)s[sd]|cvt(ss2sd|s
 function sse(m) { return m ~ /^mov(ss|sd|ups|upd|aps|apd|dqu|dqa)$/ }
 function vex(m) { return m ~ /^vmov(ss|sd|ups|upd|aps|apd|dqu|dqa|d|q)$/ }
 function alu(m) { return m ~ /^(add|or|adc|sbb|and|sub|xor|cmp|test|inc|dec|neg|not|shl|shr|sar|xchg|xadd|cmpxchg|push|pop)$/ }
-function expect(t, nbytes, bytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, other, kind, size, m, inner, T, k, base, idx, scale, disp, ea, term, star, mk, ev, p0, p1, p2) {
+function expect(t, nbytes, bytes,   locked, c, comment, mn, ops, rest, n, P, i, mem, other, kind, size, m, inner, T, k, base, idx, scale, disp, ea, term, star, mk, ev, p0, p1, p2, rp) {
   comment = ""
   c = index(t, "#"); if (c) { comment = substr(t, c + 1); t = substr(t, 1, c - 1) }
   sub(/[ ]+$/, "", t); sub(/^[ ]+/, "", t)
@@ -67,8 +67,25 @@ function expect(t, nbytes, bytes,   locked, c, comment, mn, ops, rest, n, P, i, 
   mn = substr(t, 1, RLENGTH); ops = substr(t, RLENGTH + 1); sub(/^[ ]+/, "", ops)
   if (mn == "data16" || mn ~ /^rex/) {
     rest = ops; match(rest, /^[^ ]+/)
-    if (ours(substr(rest, 1, RLENGTH))) return "SKIP" # a redundant prefix objdump names
+    if (ours(substr(rest, 1, RLENGTH)) || substr(rest, 1, RLENGTH) ~ /^(scas|lods|stos|rep|repz|repnz)$/) return "SKIP" # a redundant prefix objdump names
     return "REFUSE"
+  }
+  if (mn ~ /^(rep|repz|repnz)$/ && ops ~ /^(rex|data16)/) return "SKIP" # redundant prefixes
+  if (mn ~ /^(rep|repz|repnz)$/ && match(ops, /^(scas|lods|stos) /)) { # string ops, one
+    rp = mn; mn = substr(ops, 1, 4); ops = substr(ops, 6); sub(/^[ ]+/, "", ops) # iteration a step
+    if (rp == "repnz" && mn != "scas") return "REFUSE" # F2 before LODS/STOS: undocumented
+    mn = rp "." mn
+  }
+  if (mn ~ /^((rep|repz|repnz)\.)?(scas|lods|stos)$/) {
+    n = split(ops, P, ",")
+    if (n != 2) return "REFUSE"
+    mem = index(P[1], "PTR") ? 1 : 2; other = P[3 - mem]; m = P[mem]
+    rp = mn ~ /lods$/ ? " PTR ds:\\[rsi\\]$" : " PTR es:\\[rdi\\]$"
+    if (m !~ rp) return "REFUSE" # fs:/gs:, addr32
+    if (other !~ /^(al|ax|eax|rax)$/) return "REFUSE"
+    size = m ~ /^BYTE/ ? 1 : m ~ /^WORD/ ? 2 : m ~ /^DWORD/ ? 4 : 8
+    return "ACCEPT len=" nbytes " kind=" (mn ~ /stos$/ ? "W" : "R") " size=" size " mn=" mn " reg=" other \
+           " mem=base=" (mn ~ /lods$/ ? "rsi" : "rdi") ",index=none,scale=1,disp=0x0"
   }
   if (mn == "{evex}") { # objdump marks an EVEX form that VEX could encode
     if (!match(ops, /^[^ ]+/)) return "REFUSE"
