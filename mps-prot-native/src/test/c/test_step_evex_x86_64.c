@@ -15,12 +15,20 @@
  * 3. Real faults: masked and unmasked EVEX loads and stores (zmm16..31, k7) on a
  *    no-access STEP page, stepped by the handler: the opmask and Hi16_ZMM components of
  *    the frame are read and written back (other registers keep their values).
+ * 4. prmc_capture/prmc_restore over a made-up frame: components at CPUID's offsets, zero
+ *    when their xstate_bv bit is clear, written back with the bit set; a frame lacking
+ *    an AVX-512 component sets neither MPSPROT_CTX_VEXT nor MPSPROT_CTX_AVX512.
  * Needs AVX-512 F, BW and VL (else SKIPPED with the reason). */
 #pragma GCC diagnostic ignored "-Wunused-function" /* step_test.h helpers not used here */
 #include "step_test.h"
 
 #if defined(__x86_64__)
+#include "prmc.h"
+
+#include <cpuid.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static const struct {
@@ -425,6 +433,81 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static void test_frame(void
   CHECK(mpsprot_region_destroy(slot) == 0, "destroy");
 }
 
+/* 4. prmc_capture / prmc_restore over a made-up signal frame: the XSAVE components at
+ * CPUID's offsets are read (zero where xstate_bv's bit is clear) and written back with
+ * their bit set; a frame that lacks one of the AVX-512 components sets neither flag. */
+static uint8_t frame_insn[64] = {0x62, 0xf1, 0xfe, 0x4f, 0x7f, 0x03}; /* vmovdqu64 [rbx]{k7}, zmm0 */
+static uint8_t xbuf[16384] __attribute__((aligned(64)));
+
+static uint32_t cpuid_d(int i) {
+  unsigned a, b, c, d;
+  __cpuid_count(0xD, i, a, b, c, d);
+  (void)a;
+  (void)c;
+  (void)d;
+  return b;
+}
+
+static void make_frame(ucontext_t *uc, siginfo_t *si, uint64_t features, uint64_t bv) {
+  uint32_t size = cpuid_d(0); /* the XSAVE area of XCR0's features */
+  memset(xbuf, 0, sizeof xbuf);
+  uint32_t m1 = 0x46505853u, m2 = 0x46505845u;
+  memcpy(xbuf + 464, &m1, 4);
+  memcpy(xbuf + 472, &features, 8);
+  memcpy(xbuf + 480, &size, 4);
+  memcpy(xbuf + size, &m2, 4);
+  memcpy(xbuf + 512, &bv, 8);
+  memset(uc, 0, sizeof *uc);
+  memset(si, 0, sizeof *si);
+  uc->uc_mcontext.fpregs = (fpregset_t)(void *)xbuf;
+  uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)frame_insn;
+  uc->uc_mcontext.gregs[REG_TRAPNO] = 14;
+  uc->uc_mcontext.gregs[REG_ERR] = 2 | 4; /* a user-mode write */
+  si->si_addr = (void *)0x10000;
+}
+
+static void test_capture(void) {
+  uint32_t ok = cpuid_d(5), zh = cpuid_d(6), hi = cpuid_d(7);
+  CHECK(cpuid_d(0) + 4 <= sizeof xbuf && ok && zh && hi, "CPUID gives the components' offsets");
+  ucontext_t uc;
+  siginfo_t si;
+  static struct mpsprot_context ctx;
+  /* every component present, Hi16_ZMM in its initial state (bit 7 clear) */
+  make_frame(&uc, &si, 0xE7, 0x67);
+  for (int i = 0; i < 64; i++)
+    xbuf[ok + i] = (uint8_t)(0x30 + i);
+  for (int i = 0; i < 512; i++)
+    xbuf[zh + i] = (uint8_t)(0x90 ^ i);
+  memset(xbuf + hi, 0x5A, 1024); /* ignored: bit 7 clear */
+  CHECK(prmc_capture(&ctx, &si, &uc) == PRMC_DATA, "capture");
+  CHECK((ctx.flags & (MPSPROT_CTX_VEXT | MPSPROT_CTX_AVX512)) == (MPSPROT_CTX_VEXT | MPSPROT_CTX_AVX512),
+        "capture: the AVX-512 state (flags %#x)", ctx.flags);
+  CHECK(ctx.kregs[7] == step_le_get(xbuf + ok + 56, 8) && ctx.zmmh[2][0] == (uint8_t)(0x90 ^ 64),
+        "capture: opmask and ZMM_Hi256 from their CPUID offsets");
+  uint8_t zero[64] = {0};
+  CHECK(memcmp(ctx.zmmx[5], zero, 64) == 0, "capture: Hi16_ZMM whose xstate_bv bit is clear reads 0");
+  /* restore: a changed zmm17 and k2 are written back, bit 7 set */
+  memset(ctx.zmmx[1], 0xC3, 64);
+  ctx.kregs[2] = 0x1234;
+  ctx.flags |= MPSPROT_CTX_STEPPED;
+  prmc_restore(&uc, &ctx);
+  uint64_t bv;
+  memcpy(&bv, xbuf + 512, 8);
+  CHECK((bv & 0xE0) == 0xE0, "restore: the AVX-512 bits set (%#llx)", (unsigned long long)bv);
+  CHECK(xbuf[hi + 64] == 0xC3 && xbuf[hi + 127] == 0xC3 && xbuf[hi] == 0 && xbuf[hi + 128] == 0,
+        "restore: zmm17 written, zmm16 and zmm18 zero (their initial state)");
+  CHECK(step_le_get(xbuf + ok + 16, 8) == 0x1234, "restore: k2 written");
+  /* a frame without Hi16_ZMM (or without the opmask) while XCR0 enables AVX-512 */
+  make_frame(&uc, &si, 0x67, 0x67);
+  CHECK(prmc_capture(&ctx, &si, &uc) == PRMC_DATA && (ctx.flags & (MPSPROT_CTX_VEXT | MPSPROT_CTX_AVX512)) == 0,
+        "no Hi16_ZMM in the frame: neither flag");
+  make_frame(&uc, &si, 0xC7, 0x47);
+  CHECK(prmc_capture(&ctx, &si, &uc) == PRMC_DATA && (ctx.flags & (MPSPROT_CTX_VEXT | MPSPROT_CTX_AVX512)) == 0,
+        "no opmask in the frame: neither flag");
+  ctx.slot = region_slot;
+  CHECK(step_can(&ctx) == 0, "and the EVEX store is refused");
+}
+
 int main(int argc, char **argv) {
   long iters = argc > 1 ? atol(argv[1]) : 2000;
   alarm(120);
@@ -445,6 +528,7 @@ int main(int argc, char **argv) {
   for (size_t f = 0; f < nforms; f++)
     run_form((int)f, iters);
   test_masks();
+  test_capture();
   test_frame();
   printf("x86-64 EVEX forms: %zu, %ld native/stepped comparisons (%ld empty masks refused)\n",
          nforms, compared, empty_masks);
