@@ -213,7 +213,10 @@ MPSPROT_API int mpsprot_probe_soft_dirty(int64_t *detail);
  * x86-64: regs[0..15] = rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15 (the encoding
  *   order of ModRM/SIB), regs[16] = rflags, regs[17] = MXCSR (valid only with
  *   MPSPROT_CTX_MXCSR); vregs[0..15] = xmm0..xmm15 (low 16 bytes);
- *   vext[0..15] = bits 128..255 of ymm0..ymm15 (from the XSAVE area of the signal frame).
+ *   vext[0..15] = bits 128..255 of ymm0..ymm15 (from the XSAVE area of the signal frame);
+ *   with MPSPROT_CTX_AVX512 also zmmh[0..15] = bits 256..511 of zmm0..zmm15, zmmx[0..15] =
+ *   zmm16..zmm31 (64 bytes each), kregs[0..7] = the opmask registers k0..k7 (the XSAVE
+ *   components ZMM_Hi256, Hi16_ZMM and opmask).
  * aarch64: regs[0..30] = x0..x30, regs[31] = sp; vregs[0..15] = v0..v15,
  *   vext[0..15] = v16..v31 (the FPSIMD record of the signal frame).
  * vext is valid only when flags has MPSPROT_CTX_VEXT (the frame carried that state: on
@@ -238,7 +241,10 @@ struct mpsprot_context {
   uint64_t ucontext;  /* 576: the thread's ucontext_t * (Windows: CONTEXT *), valid only
                        * while it is parked */
   uint8_t vext[16][16]; /* 584: see above (MPSPROT_CTX_VEXT) */
-};                    /* 840 bytes */
+  uint8_t zmmh[16][32]; /* 840: x86-64 AVX-512 (MPSPROT_CTX_AVX512), see above */
+  uint8_t zmmx[16][64]; /* 1352 */
+  uint64_t kregs[8];    /* 2376 */
+};                      /* 2440 bytes */
 #define MPSPROT_CTX_NATIVE  1 /* taken in native state (accessor or native mutator) */
 #define MPSPROT_CTX_STEPPED 2 /* the instruction was emulated; resume after it */
 #define MPSPROT_CTX_ESR     4 /* aarch64: the kind came from ESR, not the instruction */
@@ -246,6 +252,8 @@ struct mpsprot_context {
 #define MPSPROT_CTX_MXCSR  16 /* x86-64: regs[17] holds the mutator's MXCSR (Linux frames) */
 #define MPSPROT_CTX_TRAMP  32 /* the thread was a registered mutator (mpsprot_mutator_enter,
                                * Prot.tramp) when it faulted (design/prot.md .if.tramp) */
+#define MPSPROT_CTX_AVX512 64 /* x86-64: zmmh, zmmx and kregs hold the AVX-512 state (Linux
+                               * frames on a CPU and OS with AVX-512; EVEX forms need it) */
 
 /* Sets the slot's policy and, for HANDOFF, the fallback.  EINVAL for a bad value. */
 MPSPROT_API int mpsprot_region_set_policy(int slot, int policy, int fallback);

@@ -30,7 +30,10 @@
  * AVX component (2: bits 128..255 of ymm0..15) and, when XCR0 enables AVX-512, the
  * ZMM_Hi256 component (6: bits 256..511 of zmm0..15), which a stepped VEX load must zero.
  * Otherwise (no XSAVE, a frame built by something other than the kernel) the flag stays
- * clear and the stepper refuses what needs it.
+ * clear and the stepper refuses what needs it.  When XCR0 enables AVX-512, the opmask
+ * (5: k0..k7) and Hi16_ZMM (7: zmm16..31) components must be in the frame too; all three
+ * go to ctx->zmmh, zmmx, kregs (MPSPROT_CTX_AVX512, the EVEX forms need it) and are
+ * written back, with their xstate_bv bits, when a step changed them.
  *
  * MXCSR (regs[17], MPSPROT_CTX_MXCSR) is the FXSAVE image's: a stepped scalar SSE/VEX
  * arithmetic operation runs under it and ORs in the exception flags it raised
@@ -54,7 +57,10 @@
 #define XS_HEADER 512       /* xstate_bv */
 #define XS_MAX_SIZE ((uint32_t)1 << 20)
 #define XS_AVX 2            /* YMM_Hi128: 16 x 16 bytes */
+#define XS_OPMASK 5         /* k0..k7: 8 x 8 bytes */
 #define XS_ZMM_HI256 6      /* 16 x 32 bytes */
+#define XS_HI16_ZMM 7       /* zmm16..31: 16 x 64 bytes */
+#define XS_AVX512 ((1u << XS_OPMASK) | (1u << XS_ZMM_HI256) | (1u << XS_HI16_ZMM))
 
 /* CPUID leaf 0DH's offsets of the components in the standard format, 0 if unknown;
  * computed once (racing first uses compute the same values). */
@@ -80,7 +86,17 @@ struct xframe {
   uint8_t *bv;  /* the XSAVE header's xstate_bv */
   uint8_t *avx; /* component 2 */
   uint8_t *zmm; /* component 6, or NULL when the OS does not enable AVX-512 */
+  uint8_t *kmask; /* component 5 (with zmm) */
+  uint8_t *hi16;  /* component 7 (with zmm) */
 };
+
+/* Component i of the frame at its CPUID offset, n bytes: NULL when the frame lacks it. */
+static uint8_t *xs_component(uint8_t *fp, uint64_t features, uint32_t size, int i, uint32_t n) {
+  uint32_t off = xs_offset(i);
+  if (!(features & (1u << i)) || off < XS_HEADER + 64 || off + n > size)
+    return NULL;
+  return fp + off;
+}
 
 /* Finds the AVX (and ZMM_Hi256) components in the signal frame: 1, or 0 when the frame
  * lacks them. */
@@ -104,12 +120,14 @@ static int find_xstate(const ucontext_t *uc, struct xframe *x) {
     return 0;
   x->bv = fp + XS_HEADER;
   x->avx = fp + avx;
-  x->zmm = NULL;
+  x->zmm = x->kmask = x->hi16 = NULL;
+  /* XCR0 enables the three AVX-512 components together (else XSETBV faults). */
   if (xcr0() & (1u << XS_ZMM_HI256)) {
-    uint32_t zmm = xs_offset(XS_ZMM_HI256);
-    if (!(features & (1u << XS_ZMM_HI256)) || zmm < XS_HEADER + 64 || zmm + 512 > size)
+    x->zmm = xs_component(fp, features, size, XS_ZMM_HI256, 512);
+    x->kmask = xs_component(fp, features, size, XS_OPMASK, 64);
+    x->hi16 = xs_component(fp, features, size, XS_HI16_ZMM, 1024);
+    if (x->zmm == NULL || x->kmask == NULL || x->hi16 == NULL)
       return 0;
-    x->zmm = fp + zmm;
   }
   return 1;
 }
@@ -154,10 +172,23 @@ int prmc_capture(struct mpsprot_context *ctx, const siginfo_t *info, ucontext_t 
     memset(ctx->vregs, 0, sizeof ctx->vregs);
   struct xframe x;
   memset(ctx->vext, 0, sizeof ctx->vext);
+  memset(ctx->zmmh, 0, sizeof ctx->zmmh);
+  memset(ctx->zmmx, 0, sizeof ctx->zmmx);
+  memset(ctx->kregs, 0, sizeof ctx->kregs);
   if (find_xstate(uc, &x)) {
-    if (xs_bv(&x) & (1u << XS_AVX))
+    uint64_t bv = xs_bv(&x);
+    if (bv & (1u << XS_AVX))
       memcpy(ctx->vext, x.avx, sizeof ctx->vext);
     ctx->flags |= MPSPROT_CTX_VEXT;
+    if (x.zmm != NULL) { /* a component whose xstate_bv bit is clear is zero */
+      if (bv & (1u << XS_ZMM_HI256))
+        memcpy(ctx->zmmh, x.zmm, sizeof ctx->zmmh);
+      if (bv & (1u << XS_HI16_ZMM))
+        memcpy(ctx->zmmx, x.hi16, sizeof ctx->zmmx);
+      if (bv & (1u << XS_OPMASK))
+        memcpy(ctx->kregs, x.kmask, sizeof ctx->kregs);
+      ctx->flags |= MPSPROT_CTX_AVX512;
+    }
   }
 
   prmc_x86_64_copy_insn(ctx, read_rest);
@@ -189,13 +220,26 @@ void prmc_restore(ucontext_t *uc, const struct mpsprot_context *ctx) {
     memcpy(x.avx, ctx->vext, sizeof ctx->vext);
     set |= 1u << XS_AVX;
   }
-  /* A stepped VEX load zeroes bits 256..511 of its ZMM register (bits 128..255 are in
-   * vext).  ctx->insn still holds the instruction. */
-  struct step_insn d;
-  if (x.zmm != NULL && (bv & (1u << XS_ZMM_HI256)) && (ctx->flags & MPSPROT_CTX_STEPPED)
-      && step_x86_64_decode(ctx, &d) && d.vex
-      && (d.op == STEP_OP_LOAD_V || (d.op == STEP_OP_FP && d.upper)))
-    memset(x.zmm + 32 * d.rt, 0, 32);
+  /* AVX-512: bits 256..511 of zmm0..15 (a stepped VEX load zeroes them, an EVEX load
+   * writes them), zmm16..31 and the opmasks, each written back when it changed. */
+  if (x.zmm != NULL && (ctx->flags & MPSPROT_CTX_AVX512)) {
+    static const uint8_t zero512[sizeof ctx->zmmx];
+    const struct {
+      int bit;
+      uint8_t *frame;
+      const void *want;
+      size_t n;
+    } comp[3] = {{XS_ZMM_HI256, x.zmm, ctx->zmmh, sizeof ctx->zmmh},
+                 {XS_HI16_ZMM, x.hi16, ctx->zmmx, sizeof ctx->zmmx},
+                 {XS_OPMASK, x.kmask, ctx->kregs, sizeof ctx->kregs}};
+    for (int i = 0; i < 3; i++) {
+      const uint8_t *cur = (bv & (1u << comp[i].bit)) ? comp[i].frame : zero512;
+      if (memcmp(cur, comp[i].want, comp[i].n) != 0) {
+        memcpy(comp[i].frame, comp[i].want, comp[i].n);
+        set |= 1u << comp[i].bit;
+      }
+    }
+  }
   if (set != 0) {
     bv |= set;
     memcpy(x.bv, &bv, 8);

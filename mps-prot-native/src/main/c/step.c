@@ -31,7 +31,10 @@
 #include <string.h>
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "step assumes little-endian");
-_Static_assert(sizeof(struct mpsprot_context) == 840, "mpsprot.h's layout (ContextImpl.SIZE)");
+_Static_assert(sizeof(struct mpsprot_context) == 2440, "mpsprot.h's layout (ContextImpl.SIZE)");
+_Static_assert(offsetof(struct mpsprot_context, zmmh) == 840, "mpsprot.h's layout");
+_Static_assert(offsetof(struct mpsprot_context, zmmx) == 1352, "mpsprot.h's layout");
+_Static_assert(offsetof(struct mpsprot_context, kregs) == 2376, "mpsprot.h's layout");
 _Static_assert(offsetof(struct mpsprot_context, vext) == 584, "mpsprot.h's layout");
 
 static int decode(const struct mpsprot_context *ctx, struct step_insn *d) {
@@ -61,6 +64,18 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
     return -1; /* wraps around the address space */
   if (ctx->address < ea || ctx->address >= end)
     return -1;
+  if (d->evex) {
+    /* AVX-512 state is in the context only where the frame carried it.  A masked access
+     * touches only its enabled elements: the fault must lie in one, and only they must
+     * lie in the region (masked-off ones may lie anywhere: they never fault). */
+    if (!(ctx->flags & MPSPROT_CTX_AVX512) || d->mask == 0)
+      return -1;
+    if (!((d->mask >> ((ctx->address - ea) / (uint64_t)d->melem)) & 1))
+      return -1;
+    int first = __builtin_ctzll(d->mask), last = 63 - __builtin_clzll(d->mask);
+    end = ea + (uint64_t)(last + 1) * (uint64_t)d->melem;
+    ea += (uint64_t)first * (uint64_t)d->melem;
+  }
   /* A read-modify-write may fault on its read or on its write (which one the CPU
    * reports differs between cores): both agree with it. */
   if ((ctx->access == MPSPROT_ACCESS_READ || ctx->access == MPSPROT_ACCESS_WRITE)
@@ -69,7 +84,7 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
   /* An atomic access must be one aligned single-copy-atomic access. */
   if (d->lock && !atomic_ok(ea, d->size))
     return -1;
-  if (d->align && (ea & (uint64_t)(d->size - 1)) != 0)
+  if (d->align && (d->ea & (uint64_t)(d->size - 1)) != 0) /* the whole vector's, masked or not */
     return -1;
   /* Scalar floating-point arithmetic runs on the CPU under the mutator's MXCSR
    * (step_x86_64_fp.c): only where the frame gave MXCSR, and only with every exception
@@ -77,6 +92,9 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
   if (d->op == STEP_OP_FP
       && (!step_x86_64_fp_available() || !(ctx->flags & MPSPROT_CTX_MXCSR)
           || (ctx->regs[STEP_X86_MXCSR] & STEP_MXCSR_MASKS) != STEP_MXCSR_MASKS))
+    return -1;
+  /* A REP string instruction with RCX 0 performs no iteration: it cannot have faulted. */
+  if (d->op == STEP_OP_STRING && d->rep && ctx->regs[1] == 0)
     return -1;
   /* The upper vector state is in the context only where the frame carried it. */
   if (d->upper && !(ctx->flags & MPSPROT_CTX_VEXT))
@@ -104,7 +122,9 @@ static int prepare(const struct mpsprot_context *ctx, struct step_insn *d, uint8
       return -1;
     }
   }
-  *mem = (uint8_t *)(r->alias + (uintptr_t)(ea - r->base));
+  /* (for a masked access: the alias address of d->ea, which may lie outside the region;
+   * only enabled elements are accessed through it) */
+  *mem = (uint8_t *)(uintptr_t)(r->alias + (uintptr_t)(d->ea - r->base));
   return slot;
 }
 
@@ -360,6 +380,53 @@ int step_do(struct mpsprot_context *ctx, struct mpsprot_log_entry *entry) {
     mem_read(data, mem, d.size);
     memcpy(before, data, (size_t)d.size);
     step_x86_64_fp(ctx, &d, data); /* available: prepare checked */
+  } else if (d.op == STEP_OP_STRING) {
+    /* One iteration (x86-64 SCAS/LODS/STOS); an unfinished REP leaves the pc at the
+     * instruction, which the CPU resumes with the registers advanced (as after an
+     * interrupt between iterations): a later element on a protected page faults again. */
+    if (d.access == MPSPROT_ACCESS_WRITE) {
+      step_x86_64_store_data(ctx, &d, data);
+      if (entry != NULL)
+        mem_read(before, mem, d.elem);
+      mem_write(mem, data, d.elem);
+    } else {
+      mem_read(data, mem, d.elem);
+      memcpy(before, data, (size_t)d.elem);
+    }
+    if (!step_x86_64_string(ctx, &d, data))
+      d.len = 0;
+  } else if (d.evex) {
+    /* AVX-512 moves: element by element, the enabled ones only (a masked-off element is
+     * never read or written: another thread may own it, or it may lie outside the
+     * region).  The log describes the span from the first to the last enabled element,
+     * the bytes of masked-off elements in it shown as 0. */
+    int me = d.melem, first = __builtin_ctzll(d.mask), last = 63 - __builtin_clzll(d.mask);
+    uint8_t logd[STEP_MAX_SIZE];
+    memset(data, 0, sizeof data);
+    memset(before, 0, sizeof before);
+    memset(logd, 0, sizeof logd);
+    if (d.access == MPSPROT_ACCESS_WRITE)
+      step_x86_64_store_data(ctx, &d, data);
+    for (int j = first; j <= last; j++) {
+      if (!((d.mask >> j) & 1))
+        continue;
+      if (d.access == MPSPROT_ACCESS_READ) {
+        mem_read(data + j * me, mem + j * me, me);
+        memcpy(before + j * me, data + j * me, (size_t)me);
+      } else {
+        if (entry != NULL)
+          mem_read(before + j * me, mem + j * me, me);
+        mem_write(mem + j * me, data + j * me, me);
+      }
+      memcpy(logd + j * me, data + j * me, (size_t)me);
+    }
+    if (d.access == MPSPROT_ACCESS_READ)
+      step_x86_64_load(ctx, &d, data);
+    /* the log entry: from the first enabled element on */
+    memmove(before, before + first * me, (size_t)((last + 1 - first) * me));
+    memcpy(data, logd + first * me, (size_t)((last + 1 - first) * me));
+    d.ea += (uint64_t)(first * me);
+    d.size = (last + 1 - first) * me;
   } else if (d.access == MPSPROT_ACCESS_READ) {
     for (int k = 0; k < d.nregs; k++)
       mem_read(data + k * d.elem, mem + k * d.elem, d.elem);

@@ -32,8 +32,10 @@ enum step_op {
                       * one atomic step where the access is aligned (step.c) */
   STEP_OP_PUSH,      /* x86-64 PUSH m64: [rsp - 8] <- memory, rsp -= 8 */
   STEP_OP_POP,       /* x86-64 POP m64: memory <- [rsp], rsp += 8 (ea computed after) */
-  STEP_OP_FP         /* x86-64 scalar SSE/VEX arithmetic with a memory source (d->fp):
+  STEP_OP_FP,        /* x86-64 scalar SSE/VEX arithmetic with a memory source (d->fp):
                       * registers (and MXCSR, rflags) <- f(registers, memory) */
+  STEP_OP_STRING     /* x86-64 SCAS, LODS, STOS (d->str), with or without REP (d->rep):
+                      * one iteration; an unfinished REP resumes at the instruction */
 };
 
 /* x86-64 scalar floating-point operations of STEP_OP_FP (d->fp), each executed by the
@@ -103,8 +105,9 @@ struct step_rmw {
 #define STEP_WB_PRE 1
 #define STEP_WB_POST 2
 
-/* The largest access: LDP/STP of two Q registers. */
-#define STEP_MAX_SIZE 32
+/* The largest access: an x86-64 EVEX move of a ZMM register (aarch64: LDP/STP of two Q
+ * registers, 32). */
+#define STEP_MAX_SIZE 64
 
 struct step_insn {
   int len;      /* bytes of the instruction (x86-64: 1..15; aarch64: 4) */
@@ -142,7 +145,18 @@ struct step_insn {
   int upper;    /* reads or writes ctx->vext (x86-64: every VEX load, which zeroes the
                  * register above what it loads, and the 256-bit stores; aarch64: v16..v31):
                  * refused unless ctx->flags has MPSPROT_CTX_VEXT */
+  int str;      /* STEP_OP_STRING: 'S' SCAS, 'L' LODS, 'T' STOS */
+  int rep;      /* STEP_OP_STRING: 0, 0xF3 (REP/REPE) or 0xF2 (REPNE) */
+  int evex;     /* x86-64: EVEX-encoded (AVX-512): reads or writes zmmh, zmmx, kregs;
+                 * refused unless ctx->flags has MPSPROT_CTX_AVX512 */
+  int disp8n;   /* x86-64 EVEX: a disp8 is scaled by this (compressed displacement) */
+  int kreg;     /* x86-64 EVEX: the opmask register (1..7), or 0: no masking */
+  int zeroing;  /* x86-64 EVEX load with {z}: masked-off elements are zeroed, not kept */
+  int melem;    /* x86-64 EVEX: bytes per masked element (1, 2, 4, 8) */
   /* Computed from the context's registers. */
+  uint64_t mask;     /* x86-64 EVEX: bit j set when element j (melem bytes at ea + j *
+                      * melem) is accessed: kregs[kreg] limited to the vector's elements,
+                      * all of them without masking */
   uint64_t ea;       /* effective address of the first byte accessed */
   uint64_t wb_value; /* the base register's value after writeback */
 };
@@ -182,6 +196,15 @@ int step_x86_64_fp(struct mpsprot_context *ctx, const struct step_insn *d, const
 /* 1 if this build can execute STEP_OP_FP (an x86-64 host). */
 int step_x86_64_fp_available(void);
 
+/* STEP_OP_STRING: one iteration of SCAS/LODS/STOS after its memory access (data: the
+ * element read, SCAS/LODS; or written, STOS): rAX (LODS) or the flags (SCAS: CMP rAX, m),
+ * RDI/RSI advanced by the element size (back with DF), RCX decremented under REP.  1 when
+ * the instruction is complete (no REP, RCX now 0, or the REPE/REPNE condition ends it),
+ * 0 when the mutator must resume at the instruction for the remaining iterations (the
+ * architectural state of an interrupted REP string instruction). */
+int step_x86_64_string(struct mpsprot_context *ctx, const struct step_insn *d,
+                       const uint8_t *data);
+
 /* Applies writeback (aarch64) and advances ctx->pc past the instruction. */
 void step_x86_64_finish(struct mpsprot_context *ctx, const struct step_insn *d);
 void step_aarch64_finish(struct mpsprot_context *ctx, const struct step_insn *d);
@@ -193,6 +216,35 @@ static inline uint8_t *step_vreg(struct mpsprot_context *ctx, int n) {
 }
 static inline const uint8_t *step_vreg_c(const struct mpsprot_context *ctx, int n) {
   return n < 16 ? ctx->vregs[n] : ctx->vext[n - 16];
+}
+
+/* x86-64: the 64 bytes of zmm n (0..31) of the context, from vregs (bits 0..127), vext
+ * (128..255), zmmh (256..511; zmm0..15) and zmmx (zmm16..31), and back. */
+static inline void step_zmm_get(const struct mpsprot_context *ctx, int n, uint8_t out[64]) {
+  if (n < 16) {
+    for (int i = 0; i < 16; i++) {
+      out[i] = ctx->vregs[n][i];
+      out[16 + i] = ctx->vext[n][i];
+    }
+    for (int i = 0; i < 32; i++)
+      out[32 + i] = ctx->zmmh[n][i];
+  } else {
+    for (int i = 0; i < 64; i++)
+      out[i] = ctx->zmmx[n - 16][i];
+  }
+}
+static inline void step_zmm_put(struct mpsprot_context *ctx, int n, const uint8_t in[64]) {
+  if (n < 16) {
+    for (int i = 0; i < 16; i++) {
+      ctx->vregs[n][i] = in[i];
+      ctx->vext[n][i] = in[16 + i];
+    }
+    for (int i = 0; i < 32; i++)
+      ctx->zmmh[n][i] = in[32 + i];
+  } else {
+    for (int i = 0; i < 64; i++)
+      ctx->zmmx[n - 16][i] = in[i];
+  }
 }
 
 /* Little-endian helpers: registers are numbers, memory and vregs are bytes. */

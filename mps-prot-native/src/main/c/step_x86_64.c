@@ -11,6 +11,7 @@
  *   F3 0F 7E MOVQ xmm,m64                           66 0F D6 MOVQ m64,xmm
  *   the ALU, compare, exchange and LOCK forms (step_x86_64_rmw below), PUSH/POP m64,
  *   the SSE moves (0F 10/11/28/29/6F/7F, sse_kind) and their VEX forms (vex_decode),
+ *   the EVEX (AVX-512) moves with and without an opmask (evex_decode),
  *   the scalar SSE/VEX arithmetic with a memory source (fp_kind: ADD..SQRT SS/SD,
  *   CVTSS2SD, CVTSD2SS, CVTSI2SS/SD, (U)COMISS/SD, CVT(T)SS/SD2SI; executed by
  *   step_x86_64_fp.c on the CPU under the mutator's MXCSR)
@@ -25,7 +26,7 @@
  * addressing), F0 LOCK on anything but the read-modify-write forms, F2/F3 on anything but
  * the SSE forms (REP, XACQUIRE/XRELEASE), a legacy
  * prefix or a second REX after REX (the hardware ignores such a REX; we do not guess),
- * VEX outside vex_decode's moves, EVEX, XOP, MMX forms (no MMX registers in the context), every other opcode, and any
+ * VEX outside vex_decode's moves, EVEX outside evex_decode's moves, XOP, MMX forms (no MMX registers in the context), every other opcode, and any
  * encoding longer than 15 bytes or than ctx->insn_len.
  *
  * Semantics: a 32-bit destination is zero-extended to 64 bits, 8- and 16-bit destinations
@@ -279,6 +280,112 @@ static int vex_decode(const struct mpsprot_context *ctx, struct step_insn *d, st
   return modrm_tail(ctx, d, c, rex, 0, 0, 0, 0, 0, 0, op);
 }
 
+/* EVEX (62 P0 P1 P2, AVX-512), map 0F, no second source (vvvv 1111, V' clear), no
+ * broadcast (EVEX.b 0: #UD for these moves), vector length 128/256/512 (L'L 11 refused),
+ * the moves between an XMM/YMM/ZMM register (0..31: R' and R extend ModRM.reg) and memory:
+ *   10/11 VMOVUPS (W0), VMOVUPD (66 W1), VMOVSS (F3 W0, m32), VMOVSD (F2 W1, m64)
+ *   28/29 VMOVAPS (W0), VMOVAPD (66 W1): aligned to the vector length
+ *   6F/7F VMOVDQA32/64 (66 W0/W1, aligned), VMOVDQU32/64 (F3 W0/W1), VMOVDQU8/16 (F2 W0/W1)
+ *   6E VMOVD/VMOVQ xmm, m (66 W0/W1)   7E VMOVD/VMOVQ m, xmm (66 W0/W1)
+ *   7E VMOVQ xmm, m64 (F3 W1)   D6 VMOVQ m64, xmm (66 W1)   (these four: L'L 00, no mask)
+ * With an opmask (aaa = k1..k7) only the elements whose mask bit is set are accessed
+ * (d->mask; an element masked off never faults and is never touched): a masked load keeps
+ * (merge) or zeroes ({z}) the register's other elements; a store writes only the enabled
+ * elements ({z} on a store is #UD: refused; {z} without a mask is refused too).  A load
+ * writes the whole ZMM register: the elements, and zeroes up to bit 511.  disp8 is scaled
+ * by the vector length (full-vector forms) or the element size (scalar forms).  Prefixes
+ * before 62 (66, F2, F3, REX) are #UD and never reach here; APX's extended registers
+ * (P0 bit 3, P1 bit 2 inverted) are refused. */
+static int evex_decode(const struct mpsprot_context *ctx, struct step_insn *d, struct cursor *c) {
+  int e = next_byte(c), p0 = next_byte(c), p1 = next_byte(c), p2 = next_byte(c);
+  int op = next_byte(c);
+  if (e != 0x62 || p0 < 0 || p1 < 0 || p2 < 0 || op < 0)
+    return 0;
+  if ((p0 & 0x0F) != 0x01 || !(p1 & 0x04))
+    return 0; /* map 0F only; no APX B4/X4 */
+  int r = !((p0 >> 7) & 1), x = !((p0 >> 6) & 1), bb = !((p0 >> 5) & 1), rr = !((p0 >> 4) & 1);
+  int w = (p1 >> 7) & 1, vvvv = (p1 >> 3) & 0xF, pp = p1 & 3;
+  int z = (p2 >> 7) & 1, ll = (p2 >> 5) & 3, bcst = (p2 >> 4) & 1, vhi = (p2 >> 3) & 1;
+  int aaa = p2 & 7;
+  if (vvvv != 0xF || !vhi || bcst || ll == 3)
+    return 0;
+  int vl = 16 << ll, melem = 0, scalar = 0, store = 0, align = 0, nomask = 0;
+  switch (op) {
+  case 0x10:
+  case 0x11:
+    store = op == 0x11;
+    if (pp == 0 && !w)
+      melem = 4; /* VMOVUPS */
+    else if (pp == 1 && w)
+      melem = 8; /* VMOVUPD */
+    else if (pp == 2 && !w)
+      melem = 4, scalar = 1; /* VMOVSS */
+    else if (pp == 3 && w)
+      melem = 8, scalar = 1; /* VMOVSD */
+    break;
+  case 0x28:
+  case 0x29:
+    store = op == 0x29;
+    align = 1;
+    if (pp == 0 && !w)
+      melem = 4; /* VMOVAPS */
+    else if (pp == 1 && w)
+      melem = 8; /* VMOVAPD */
+    break;
+  case 0x6F:
+  case 0x7F:
+    store = op == 0x7F;
+    if (pp == 1)
+      melem = w ? 8 : 4, align = 1; /* VMOVDQA64 / VMOVDQA32 */
+    else if (pp == 2)
+      melem = w ? 8 : 4; /* VMOVDQU64 / VMOVDQU32 */
+    else if (pp == 3)
+      melem = w ? 2 : 1; /* VMOVDQU16 / VMOVDQU8 */
+    break;
+  case 0x6E: /* VMOVD/VMOVQ xmm, m */
+    if (pp == 1)
+      melem = w ? 8 : 4, scalar = 1, nomask = 1;
+    break;
+  case 0x7E:
+    if (pp == 1) /* VMOVD/VMOVQ m, xmm */
+      melem = w ? 8 : 4, scalar = 1, nomask = 1, store = 1;
+    else if (pp == 2 && w) /* VMOVQ xmm, m64 */
+      melem = 8, scalar = 1, nomask = 1;
+    break;
+  case 0xD6: /* VMOVQ m64, xmm */
+    if (pp == 1 && w)
+      melem = 8, scalar = 1, nomask = 1, store = 1;
+    break;
+  default:
+    break;
+  }
+  if (melem == 0)
+    return 0;
+  if (nomask && (ll != 0 || aaa != 0 || z))
+    return 0;
+  if (z && (store || aaa == 0))
+    return 0;
+  d->nregs = 1;
+  d->opcode = 0x6200u | (uint32_t)op;
+  d->src = STEP_REG_NONE;
+  d->evex = 1;
+  d->op = store ? STEP_OP_STORE_V : STEP_OP_LOAD_V;
+  d->elem = scalar ? melem : vl;
+  d->melem = melem;
+  d->align = align;
+  d->kreg = aaa;
+  d->zeroing = z;
+  d->disp8n = scalar ? melem : vl;
+  int rex = 0x40 | (w << 3) | (r << 2) | (x << 1) | bb;
+  if (!modrm_tail(ctx, d, c, rex, 0, 0, 0, 0, 0, 0, op))
+    return 0;
+  d->rt |= rr << 4;
+  int nelem = d->elem / melem;
+  uint64_t all = nelem >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << nelem) - 1;
+  d->mask = aaa == 0 ? all : ctx->kregs[aaa] & all;
+  return 1;
+}
+
 int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   memset(d, 0, sizeof *d);
   struct cursor c = {ctx->insn, ctx->insn_len, 0};
@@ -290,6 +397,8 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   int opsize16 = 0, rep = 0, rex = 0, lock = 0, b;
   if (c.avail >= 1 && (c.p[0] == 0xC5 || c.p[0] == 0xC4))
     return vex_decode(ctx, d, &c);
+  if (c.avail >= 1 && c.p[0] == 0x62)
+    return evex_decode(ctx, d, &c);
   for (;;) {
     b = next_byte(&c);
     if (b < 0)
@@ -325,6 +434,28 @@ int step_x86_64_decode(const struct mpsprot_context *ctx, struct step_insn *d) {
   d->nregs = 1;
   d->opcode = (uint32_t)b;
   d->src = STEP_REG_NONE;
+  if (b >= 0xAA && b <= 0xAF) {
+    /* AA/AB STOS [rdi] <- rAX, AC/AD LODS rAX <- [rsi], AE/AF SCAS: CMP rAX, [rdi]; one
+     * iteration (step_x86_64_string).  No ModRM; the segment (ES for rdi; DS for rsi,
+     * whose override is refused with the other segment prefixes) has base 0 in 64-bit
+     * mode.  LOCK is #UD; F2 (REPNE) before STOS/LODS acts as REP on the CPU but the SDM
+     * does not define it: refused. */
+    int kind = b <= 0xAB ? 'T' : b <= 0xAD ? 'L' : 'S';
+    if (lock || (rep == 0xF2 && kind != 'S'))
+      return 0;
+    d->op = STEP_OP_STRING;
+    d->str = kind;
+    d->rep = rep;
+    d->elem = d->dwidth = d->size = (b & 1) ? osz : 1;
+    d->rt = 0;
+    d->base = kind == 'L' ? 6 : 7;
+    d->index = STEP_REG_NONE;
+    d->scale = 1;
+    d->len = c.pos;
+    d->access = kind == 'T' ? MPSPROT_ACCESS_WRITE : MPSPROT_ACCESS_READ;
+    d->ea = ctx->regs[d->base];
+    return 1;
+  }
   if (b < 0x40 && (b & 7) < 4) { /* 00..3B: ADD OR ADC SBB AND SUB XOR CMP, memory forms */
     d->alu = b >> 3;
     d->elem = (b & 1) ? osz : 1;
@@ -603,6 +734,8 @@ static int modrm_tail(const struct mpsprot_context *ctx, struct step_insn *d, st
   }
   if (disp_size != 0 && !next_signed(&c, disp_size, &d->disp))
     return 0;
+  if (disp_size == 1 && d->disp8n > 1)
+    d->disp *= d->disp8n; /* EVEX compressed displacement */
   if (imm_size != 0) {
     int64_t imm;
     if (!next_signed(&c, imm_size, &imm))
@@ -651,7 +784,16 @@ void step_x86_64_store_data(const struct mpsprot_context *ctx, const struct step
   case STEP_OP_STORE_IMM:
     step_le_put(data, d->elem, d->imm);
     break;
+  case STEP_OP_STRING: /* STOS: rAX */
+    step_le_put(data, d->elem, ctx->regs[0]);
+    break;
   case STEP_OP_STORE_V: /* a 32-byte store: the YMM register's upper half from vext */
+    if (d->evex) { /* the low d->elem bytes of zmm rt (step.c writes the enabled elements) */
+      uint8_t z[64];
+      step_zmm_get(ctx, d->rt, z);
+      memcpy(data, z, (size_t)d->elem);
+      break;
+    }
     memcpy(data, ctx->vregs[d->rt], (size_t)(d->elem < 16 ? d->elem : 16));
     if (d->elem > 16)
       memcpy(data + 16, ctx->vext[d->rt], (size_t)(d->elem - 16));
@@ -686,15 +828,32 @@ static void write_gpr(struct mpsprot_context *ctx, int r, int width, int high8, 
 
 void step_x86_64_load(struct mpsprot_context *ctx, const struct step_insn *d,
                       const uint8_t *data) {
+  if (d->op == STEP_OP_LOAD_V && d->evex) {
+    /* EVEX: element j <- memory where mask bit j is set, else kept (merge) or zeroed
+     * ({z}); bytes d->elem..63 zeroed.  Only the enabled elements of data were read. */
+    uint8_t old[64], z[64];
+    step_zmm_get(ctx, d->rt, old);
+    memset(z, 0, sizeof z);
+    for (int j = 0; j < d->elem / d->melem; j++) {
+      const uint8_t *src = (d->mask >> j) & 1 ? data : d->zeroing ? NULL : old;
+      if (src != NULL)
+        memcpy(z + j * d->melem, src + j * d->melem, (size_t)d->melem);
+    }
+    step_zmm_put(ctx, d->rt, z);
+    return;
+  }
   if (d->op == STEP_OP_LOAD_V) {
     /* Legacy SSE: the XMM register (MOVSS/MOVSD/MOVD/MOVQ zero the rest of it), bits 128
-     * and up kept.  VEX: the whole YMM register (bits 256 and up: prmc_x86_64.c). */
+     * and up kept.  VEX: the whole YMM register, and bits 256..511 of the ZMM register
+     * where the context holds them (MPSPROT_CTX_AVX512). */
     memset(ctx->vregs[d->rt], 0, sizeof ctx->vregs[d->rt]);
     memcpy(ctx->vregs[d->rt], data, (size_t)(d->elem < 16 ? d->elem : 16));
     if (d->vex) {
       memset(ctx->vext[d->rt], 0, sizeof ctx->vext[d->rt]);
       if (d->elem > 16)
         memcpy(ctx->vext[d->rt], data + 16, (size_t)(d->elem - 16));
+      if (ctx->flags & MPSPROT_CTX_AVX512)
+        memset(ctx->zmmh[d->rt], 0, sizeof ctx->zmmh[d->rt]);
     }
     return;
   }
@@ -904,4 +1063,35 @@ void step_x86_64_rmw(const struct mpsprot_context *ctx, const struct step_insn *
       f = (f & ~(uint64_t)F_CF) | cf;
     out_reg(out, RFLAGS, (fl & ~(uint64_t)F_STATUS) | f);
   }
+}
+
+int step_x86_64_string(struct mpsprot_context *ctx, const struct step_insn *d,
+                       const uint8_t *data) {
+  if (d->str == 'L') {
+    write_gpr(ctx, 0, d->elem, 0, step_le_get(data, d->elem));
+  } else if (d->str == 'S') { /* the flags of CMP rAX, m: rAX - m */
+    struct step_insn t = *d;
+    t.op = STEP_OP_ALU_LOAD;
+    t.alu = STEP_ALU_CMP;
+    t.reg_dest = 1;
+    t.rt = 0;
+    t.src = 0;
+    t.high8 = 0;
+    uint64_t old[2] = {step_le_get(data, d->elem), 0};
+    struct step_rmw out;
+    step_x86_64_rmw(ctx, &t, old, &out);
+    for (int k = 0; k < out.nout; k++)
+      ctx->regs[out.out_reg[k]] = out.out_val[k];
+  }
+  uint64_t step = (ctx->regs[RFLAGS] & 0x400u) ? (uint64_t)0 - (uint64_t)d->elem : (uint64_t)d->elem;
+  ctx->regs[d->base] += step; /* DF (bit 10) set: down */
+  if (!d->rep)
+    return 1;
+  if (--ctx->regs[1] == 0)
+    return 1;
+  if (d->str == 'S') {
+    int zf = (ctx->regs[RFLAGS] & F_ZF) != 0;
+    return d->rep == 0xF2 ? zf : !zf; /* REPNE ends on equal, REPE on not equal */
+  }
+  return 0;
 }

@@ -102,8 +102,11 @@ int step_x86_64_fp(struct mpsprot_context *ctx, const struct step_insn *d, const
   }
   if (to_xmm) {
     memcpy(ctx->vregs[d->rt], &a, 16);
-    if (d->vex)
-      memset(ctx->vext[d->rt], 0, 16); /* VEX: bits 128..255 zeroed (256..511: prmc) */
+    if (d->vex) { /* VEX: bits 128..255 zeroed, and 256..511 where the context has them */
+      memset(ctx->vext[d->rt], 0, 16);
+      if (ctx->flags & MPSPROT_CTX_AVX512)
+        memset(ctx->zmmh[d->rt], 0, 32);
+    }
   } else if (to_flags) {
     /* COMIS/UCOMIS: ZF PF CF from the comparison, OF SF AF cleared. */
     uint64_t f = ctx->regs[16] & ~(uint64_t)0x8D5;

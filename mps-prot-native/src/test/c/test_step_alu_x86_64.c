@@ -201,6 +201,22 @@ static const struct {
     {"cvttsd2si rsi,QWORD PTR [rbx+0x10]", "f2 48 0f 2c 73 10"},
     {"cvttss2si r10d,DWORD PTR [rbx+0x10]", "f3 44 0f 2c 53 10"},
     {"vmulsd xmm5,xmm3,QWORD PTR [rbx+0x10] (VEX.L 1: ignored)", "c5 e7 59 6b 10"},
+    /* string instructions: [rdi]/[rsi] (set to the buffer), one iteration per step, stepped
+     * again while the pc stays (an unfinished REP), DF random, RCX 1..8 under REP */
+    {"scas al,BYTE PTR es:[rdi]", "ae"},
+    {"scas eax,DWORD PTR es:[rdi]", "af"},
+    {"scas ax,WORD PTR es:[rdi]", "66 af"},
+    {"scas rax,QWORD PTR es:[rdi]", "48 af"},
+    {"repnz scas rax,QWORD PTR es:[rdi] (HotSpot's subtype check)", "f2 48 af"},
+    {"repnz scas al,BYTE PTR es:[rdi]", "f2 ae"},
+    {"repz scas eax,DWORD PTR es:[rdi]", "f3 af"},
+    {"lods al,BYTE PTR ds:[rsi]", "ac"},
+    {"lods rax,QWORD PTR ds:[rsi]", "48 ad"},
+    {"rep lods eax,DWORD PTR ds:[rsi]", "f3 ad"},
+    {"stos BYTE PTR es:[rdi],al", "aa"},
+    {"stos WORD PTR es:[rdi],ax", "66 ab"},
+    {"rep stos QWORD PTR es:[rdi],rax", "f3 48 ab"},
+    {"rep stos BYTE PTR es:[rdi],al", "f3 aa"},
 };
 
 /* State record of the stub: regs[16], rflags, the word at [rsp] after the instruction,
@@ -294,6 +310,7 @@ static void gen_stub(const uint8_t *insn, int n) {
   b1(0x48); b1(0x89); b1(0x3D); riprel(SLOT_A, 0); /* mov [rip+A], rdi */
   b1(0x9C);                                        /* pushfq */
   b1(0x8F); b1(0x05); riprel(SLOT_F, 0);           /* pop [rip+F] */
+  b1(0xFC);                                        /* cld (the ABI's DF on return) */
   b1(0x48); b1(0x8B); b1(0x3D); riprel(SLOT_P, 0); /* mov rdi, [rip+P] */
   b1(0x0F); b1(0xAE); b1(0x9F); b4(ST_MXCSR);      /* stmxcsr [rdi+MXCSR] */
   b1(0x0F); b1(0xAE); b1(0x15); riprel(SLOT_M, 0); /* ldmxcsr [rip+M] */
@@ -365,6 +382,9 @@ static uint64_t rand_value(void) {
 }
 
 static uint8_t scratch[256] __attribute__((aligned(64)));
+#define MEMN 160 /* bytes of memory compared */
+#define STR_OFF 0x50 /* the string forms' rdi/rsi: the buffer + 0x50 (up to 8 elements of 8
+                      * bytes either way) */
 static long compared;
 
 static void run_form(int f, long iters) {
@@ -376,6 +396,14 @@ static void run_form(int f, long iters) {
   }
   gen_stub(insn, n);
   void (*stub)(struct state *) = (void (*)(struct state *))(uintptr_t)code;
+  struct step_insn d0;
+  struct mpsprot_context probe;
+  memset(&probe, 0, sizeof probe);
+  probe.arch = MPSPROT_ARCH_X86_64;
+  memcpy(probe.insn, insn, (size_t)n);
+  probe.insn_len = 16;
+  int str = step_x86_64_decode(&probe, &d0) && d0.op == STEP_OP_STRING;
+  int sreg = str ? d0.base : -1; /* rdi or rsi */
   uint8_t *emem = region_alias + 0x1000;
   uint64_t ebase = (uint64_t)(uintptr_t)region_base + 0x1000;
   for (long it = 0; it < iters; it++) {
@@ -388,6 +416,11 @@ static void run_form(int f, long iters) {
     if (rng() % 3 == 0) /* cmpxchg: often equal */
       in.r[RAX] = 0;
     in.flags = 0x202 | (rng() & STATUS);
+    if (str) {
+      in.flags |= rng() % 2 ? 0x400 : 0; /* DF */
+      if (d0.rep)
+        in.r[RCX] = 1 + rng() % 8;
+    }
     in.prepush = rng();
     /* every exception masked (else the step is refused), any rounding, FTZ, DAZ and
      * sticky flags */
@@ -396,15 +429,22 @@ static void run_form(int f, long iters) {
     for (int x = 0; x < 16; x++)
       for (int k = 0; k < 32; k++)
         in.x[x][k] = have_avx || k < 16 ? (uint8_t)rng() : 0;
-    uint8_t m0[96];
-    for (int k = 0; k < 96; k++)
+    uint8_t m0[MEMN];
+    for (int k = 0; k < MEMN; k++)
       m0[k] = (uint8_t)rand_value();
     if (rng() % 3 == 0)
       memcpy(m0 + 0x10, &in.r[RAX], 8);
+    if (str && rng() % 2) { /* SCAS: rAX's value at some element of the scan */
+      int e = (int)(rng() % 8), sz = d0.elem;
+      int at = STR_OFF + ((in.flags & 0x400) ? -e * sz : e * sz);
+      memcpy(m0 + at, &in.r[RAX], (size_t)sz);
+    }
     /* native */
     nat = in;
     nat.r[RBX] = (uint64_t)(uintptr_t)scratch;
-    memcpy(scratch, m0, 96);
+    if (str)
+      nat.r[sreg] = (uint64_t)(uintptr_t)scratch + STR_OFF;
+    memcpy(scratch, m0, MEMN);
     stub(&nat);
     /* stepped */
     struct mpsprot_context ctx;
@@ -427,16 +467,24 @@ static void run_form(int f, long iters) {
     ctx.insn_len = 16;
     ctx.pc = 0x401000;
     ctx.slot = region_slot;
-    memcpy(emem, m0, 96);
+    memcpy(emem, m0, MEMN);
+    if (str)
+      ctx.regs[sreg] = ebase + STR_OFF;
     struct step_insn d;
-    if (!step_x86_64_decode(&ctx, &d)) {
-      CHECK(0, "%s: refused", forms[f].name);
-      return;
-    }
-    ctx.address = d.ea;
-    ctx.access = d.access;
-    struct mpsprot_log_entry e;
-    int rc = step_do(&ctx, &e);
+    /* one step per fault; a string form whose REP is unfinished faults (and steps) again */
+    int rc = 0, steps = 0;
+    do {
+      ctx.flags &= ~MPSPROT_CTX_STEPPED;
+      if (!step_x86_64_decode(&ctx, &d)) {
+        CHECK(0, "%s: refused", forms[f].name);
+        return;
+      }
+      ctx.address = d.ea;
+      ctx.access = d.access;
+      struct mpsprot_log_entry e;
+      rc = step_do(&ctx, &e);
+      steps++;
+    } while (rc == 0 && str && ctx.pc == 0x401000 && steps < 64);
     if (rc != 0) {
       CHECK(0, "%s: step_do %d", forms[f].name, rc);
       return;
@@ -444,8 +492,17 @@ static void run_form(int f, long iters) {
     compared++;
     CHECK(ctx.pc == 0x401000 + (uint64_t)n, "%s: pc", forms[f].name);
     int bad = 0;
+    if (str) { /* rdi/rsi: the same distance moved */
+      uint64_t dn = nat.r[sreg] - ((uint64_t)(uintptr_t)scratch + STR_OFF);
+      uint64_t de = ctx.regs[sreg] - (ebase + STR_OFF);
+      if (dn != de) {
+        CHECK(0, "%s: %s moved %lld natively, %lld stepped (%d steps)", forms[f].name,
+              sreg == RDI ? "rdi" : "rsi", (long long)dn, (long long)de, steps);
+        bad = 1;
+      }
+    }
     for (int r = 0; r < 16 && !bad; r++) {
-      if (r == RBX || r == RSP)
+      if (r == RBX || r == RSP || r == sreg)
         continue;
       if (ctx.regs[r] != nat.r[r]) {
         CHECK(0, "%s: reg %d: stepped %#llx, native %#llx (in %#llx, mem %#llx)", forms[f].name, r,
@@ -490,7 +547,7 @@ static void run_form(int f, long iters) {
             (unsigned long long)ctx.regs[17], nat.mxcsr, in.mxcsr);
       bad = 1;
     }
-    if (!bad && memcmp(emem, scratch, 96) != 0) {
+    if (!bad && memcmp(emem, scratch, MEMN) != 0) {
       CHECK(0, "%s: memory stepped %#llx native %#llx", forms[f].name,
             (unsigned long long)step_le_get(emem + 0x10, 8),
             (unsigned long long)step_le_get(scratch + 0x10, 8));
@@ -531,7 +588,7 @@ static void test_refusals(void) {
       "c5 f2 10 03", /* vmovss xmm0, xmm1, [rbx]: vvvv not 1111 (#UD for the load) */
       "c4 e2 7d 18 03", /* vbroadcastss ymm0, [rbx]: map 0F38 */
       "c5 f8 12 03", /* vmovlps: a merge with vvvv */
-      "62 f1 7c 48 11 03", /* EVEX vmovups [rbx], zmm0 */
+      "62 f1 7c 58 11 03", /* EVEX vmovups [rbx], zmm0 with EVEX.b (broadcast): #UD */
       "0f 6f 03",    /* MMX movq */
       "0f 12 03",    /* movlps */
       "c5 f9 59 03", /* vmulpd: packed arithmetic */

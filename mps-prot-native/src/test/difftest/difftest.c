@@ -121,6 +121,40 @@ static void x86(const struct mpsprot_context *ctx, char *out, size_t n) {
     x86_mem(ctx, &d, out, n, mnb, reg);
     return;
   }
+  if (d.op == STEP_OP_STRING) { /* objdump's name: [rep.|repz.|repnz.]scas/lods/stos */
+    char mnb[24];
+    const char *base = d.str == 'S' ? "scas" : d.str == 'L' ? "lods" : "stos";
+    const char *rp = d.rep == 0xF2 ? "repnz." : d.rep == 0xF3 ? (d.str == 'S' ? "repz." : "rep.") : "";
+    snprintf(mnb, sizeof mnb, "%s%s", rp, base);
+    x86_mem(ctx, &d, out, n, mnb, x86_reg(0, d.elem, 0));
+    return;
+  }
+  if (d.evex) { /* AVX-512 moves: the name from opcode, pp and W; " mask=kN[z]" appended */
+    int pp = ctx->insn[2] & 3, w = (ctx->insn[2] >> 7) & 1;
+    const char *en = d.elem == 4 && d.melem == 4 && (d.opcode & 0xFF) != 0x10 && (d.opcode & 0xFF) != 0x11 ? "vmovd" : "vmovq";
+    switch (d.opcode & 0xFF) {
+    case 0x10: case 0x11:
+      en = pp == 0 ? "vmovups" : pp == 1 ? "vmovupd" : pp == 2 ? "vmovss" : "vmovsd";
+      break;
+    case 0x28: case 0x29:
+      en = pp == 0 ? "vmovaps" : "vmovapd";
+      break;
+    case 0x6F: case 0x7F:
+      en = pp == 1 ? (w ? "vmovdqa64" : "vmovdqa32") : pp == 2 ? (w ? "vmovdqu64" : "vmovdqu32")
+                                                               : (w ? "vmovdqu16" : "vmovdqu8");
+      break;
+    default:
+      break;
+    }
+    char reg[16];
+    snprintf(reg, sizeof reg, "%cmm%d", d.elem == 64 ? 'z' : d.elem == 32 ? 'y' : 'x', d.rt);
+    x86_mem(ctx, &d, out, n, en, reg);
+    if (d.kreg != 0) {
+      size_t l = strlen(out);
+      snprintf(out + l, n - l, " mask=k%d%s", d.kreg, d.zeroing ? "z" : "");
+    }
+    return;
+  }
   const char *mn = "?";
   switch (d.opcode) {
   case 0x88: case 0x89: case 0x8A: case 0x8B: case 0xC6: case 0xC7:

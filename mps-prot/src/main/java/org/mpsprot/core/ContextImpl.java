@@ -12,7 +12,7 @@ import org.mpsprot.os.ProtOs;
  * through a direct buffer at the header's offsets. Valid until {@link #invalidate()}.
  */
 final class ContextImpl implements MutatorFaultContext {
-  static final int SIZE = 840;
+  static final int SIZE = 2440;
   private static final int ADDRESS = 0;
   private static final int PC = 8;
   private static final int SP = 16;

@@ -31,22 +31,11 @@ import org.mpsprot.testing.ChildJvm;
 class StepJitEndToEndTest {
   /**
    * Workloads and modes whose faults may fall back to unprotect, and the refused form that
-   * makes them (key: "workload mode"). The rest must step 100%.
+   * makes them (key: "workload mode"). The rest must step 100%. Empty: since the EVEX moves
+   * step (masked ones too), the bulk copies of HotSpot's AVX-512 arraycopy stubs step every
+   * fault like the rest.
    */
-  static final Map<String, String> REFUSED = Map.ofEntries(
-      Map.entry("bulk-copy interpreter", Refusals.EVEX_MASKED),
-      Map.entry("bulk-copy c1", Refusals.EVEX_MASKED),
-      Map.entry("bulk-copy c2", Refusals.EVEX_MASKED),
-      Map.entry("memorysegment-copy interpreter", Refusals.EVEX_MASKED),
-      Map.entry("memorysegment-copy c1", Refusals.EVEX_MASKED),
-      Map.entry("memorysegment-copy c2", Refusals.EVEX_MASKED));
-
-  /** The refused forms, as docs/design/step.md .x86.refused names them. */
-  static final class Refusals {
-    static final String EVEX_MASKED = "EVEX masked moves (vmovdqu8/vmovdqu64 with {k}) of HotSpot's"
-        + " arraycopy stubs on AVX-512: the opmask and ZMM state are not in the context"
-        + " (c2-avx2, without AVX-512, steps every bulk-copy and memorysegment-copy fault)";
-  }
+  static final Map<String, String> REFUSED = Map.of();
 
   @Test
   void interpretedWorkloadsStep() throws Exception {
@@ -63,8 +52,8 @@ class StepJitEndToEndTest {
     check("c2", List.of("-XX:-TieredCompilation", "-Xbatch"), "warm");
   }
 
-  /** Without AVX-512 (UseAVX=2) HotSpot copies with VEX moves, which step: bulk-copy must
-   * step every fault here, which shows that its refusals with AVX-512 are the EVEX ones. */
+  /** Without AVX-512 (UseAVX=2) HotSpot copies with VEX moves instead of EVEX ones: both must
+   * step every fault. */
   @Test
   void c2CompiledWorkloadsStepWithoutAvx512() throws Exception {
     check("c2-avx2", List.of("-XX:-TieredCompilation", "-Xbatch", "-XX:UseAVX=2"), "warm");
