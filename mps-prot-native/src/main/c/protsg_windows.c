@@ -23,6 +23,7 @@
  * not the module's uses a few words of it (a stack overflow is
  * EXCEPTION_STACK_OVERFLOW and returns at the first test).
  */
+#include "fault_ring.h"
 #include "mpsprot.h"
 #include "osdep.h"
 #include "protos.h"
@@ -45,6 +46,10 @@ static LONG CALLBACK handler(EXCEPTION_POINTERS *ep) {
     return EXCEPTION_CONTINUE_EXECUTION;
   }
   barrier_count(MPSPROT_COUNT_CHAINED);
+  int64_t t0;
+  if (fault_ring_begin(&t0)) /* fault_ring.h: atomics and the clock only */
+    fault_ring_push(t0, (uint64_t)er->ExceptionInformation[1], 0, -1, 0, 0,
+                    MPSPROT_FAULT_CHAINED);
   SetLastError(saved);
   return EXCEPTION_CONTINUE_SEARCH;
 }
