@@ -345,7 +345,7 @@ MPSPROT_API int mpsprot_context_step(int64_t ctx);
  * come with the next drain).  mpsprot_fault_ring_dropped: records dropped because the
  * ring was full, since the process started (monotonic).  Thread-safe; the drains may
  * run concurrently with one another. */
-#define MPSPROT_FAULT_RING_CAPACITY 1024
+#define MPSPROT_FAULT_RING_CAPACITY 4096
 #define MPSPROT_FAULT_RING_WORDS    6
 #define MPSPROT_FAULT_UNPROTECTED 1 /* the policy UNPROTECT opened the page */
 #define MPSPROT_FAULT_STEPPED     2 /* the policy STEP emulated the instruction */

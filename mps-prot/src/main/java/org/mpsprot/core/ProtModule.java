@@ -63,6 +63,7 @@ public final class ProtModule implements Prot {
     // Page sizes are powers of two: alignment is a mask, not a division, on the ProtSet path.
     this.pageMask = Long.bitCount(granularity) == 1 ? granularity - 1 : -1L;
     this.barrier = new BarrierService(this, os);
+    Jfr.init(os); // a listener only: no JFR start, no thread (.jfr.cost)
   }
 
   /** ProtSetup: the process's module, made on first use (.if.setup). */
@@ -94,6 +95,7 @@ public final class ProtModule implements Prot {
   @Override
   public Region reserve(long size) {
     long rounded = RangeRules.roundUpSize(size, granularity);
+    Object jfr = Jfr.reserveBegin();
     lock.lock();
     try {
       os.setup(); // re-installs the handler after uninstallHandler(); idempotent otherwise
@@ -108,6 +110,7 @@ public final class ProtModule implements Prot {
         regions.put(nat.base(), r);
         bySlot.put(nat.slot(), r);
         table = RegionTable.of(regions.values());
+        Jfr.reserveEnd(jfr, nat.base(), nat.alias(), rounded, nat.slot());
         return r;
       } catch (RuntimeException | Error e) {
         // Nothing stays behind: no slot, no mapping, no entry (so uninstallHandler still works).
@@ -132,12 +135,14 @@ public final class ProtModule implements Prot {
       if (r.isClosed()) {
         return;
       }
+      Object jfr = Jfr.closeBegin();
       closeScope(r);
       regions.remove(r.base());
       bySlot.remove(r.nat.slot());
       table = RegionTable.of(regions.values());
       r.markClosed();
       os.destroyRegion(r.nat.slot());
+      Jfr.closeEnd(jfr, r.base(), r.size(), r.nat.slot());
     } finally {
       lock.unlock();
     }
@@ -186,14 +191,22 @@ public final class ProtModule implements Prot {
       RangeRules.checkBounds("ProtSet", base, limit, granularity); // throws, saying why
     }
     RegionImpl r = table.find(base, limit);
+    Object jfr = Jfr.recording ? Jfr.protSetBegin() : null; // off: one volatile read (.jfr.cost)
+    String error = null;
     lock.lock();
     try {
       if (r == null || r.isClosed()) {
         r = owner(base, limit); // closed meanwhile, or no owner: the lookup that explains why
       }
       applyRun(r, base, limit, mode.bits());
+    } catch (ProtOsException e) {
+      error = e.errnoName();
+      throw e;
     } finally {
       lock.unlock();
+      if (jfr != null) {
+        Jfr.protSetEnd(jfr, base, limit, mode.toString(), 1, false, error);
+      }
     }
   }
 
@@ -314,6 +327,7 @@ public final class ProtModule implements Prot {
    */
   @Override
   public SyncReport sync() {
+    Object jfr = Jfr.syncBegin();
     List<RegionImpl> live = List.copyOf(regions.values());
     long[] out = new long[SYNC_MAX_RUNS * ProtOs.SYNC_RUN_WORDS];
     long[] result = new long[2];
@@ -354,6 +368,13 @@ public final class ProtModule implements Prot {
       report.addAll(found);
       checked++;
       pages += total;
+    }
+    if (jfr != null) {
+      int repaired = 0;
+      for (Difference d : report) {
+        repaired += d.repaired() ? 1 : 0;
+      }
+      Jfr.syncEnd(jfr, checked, pages, report.size(), repaired);
     }
     return new SyncReport(checked, pages, report);
   }
@@ -447,6 +468,55 @@ public final class ProtModule implements Prot {
     barrier.setWatchdog(Objects.requireNonNull(bound, "bound"), Objects.requireNonNull(sink, "sink"));
   }
 
+  /** The bean registered by {@link #registerMXBean()}, or null; guarded by this. */
+  private ProtMXBeanImpl mxBean;
+
+  @Override
+  public synchronized javax.management.ObjectName registerMXBean() {
+    javax.management.ObjectName name = mxBeanName();
+    if (mxBean != null) {
+      return name;
+    }
+    ProtMXBeanImpl bean = new ProtMXBeanImpl(this);
+    try {
+      java.lang.management.ManagementFactory.getPlatformMBeanServer().registerMBean(bean, name);
+    } catch (javax.management.InstanceAlreadyExistsException e) {
+      throw new IllegalStateException("registerMXBean: another MBean is registered as " + name
+          + " (not this module's: another copy of mps-prot in another class loader, or an"
+          + " application's own bean); nothing was registered. What to do: unregister that one"
+          + " first, or read this module's counters with Prot.counters()", e);
+    } catch (javax.management.JMException e) {
+      throw new IllegalStateException("registerMXBean: the platform MBean server refused " + name
+          + ": " + e, e);
+    }
+    mxBean = bean;
+    return name;
+  }
+
+  @Override
+  public synchronized boolean unregisterMXBean() {
+    if (mxBean == null) {
+      return false;
+    }
+    try {
+      java.lang.management.ManagementFactory.getPlatformMBeanServer().unregisterMBean(mxBeanName());
+    } catch (javax.management.InstanceNotFoundException e) {
+      // unregistered by someone else meanwhile: ours is gone either way
+    } catch (javax.management.JMException e) {
+      throw new IllegalStateException("unregisterMXBean: " + e, e);
+    }
+    mxBean = null;
+    return true;
+  }
+
+  private static javax.management.ObjectName mxBeanName() {
+    try {
+      return new javax.management.ObjectName(org.mpsprot.ProtMXBean.OBJECT_NAME);
+    } catch (javax.management.MalformedObjectNameException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   RegionImpl regionBySlot(int slot) {
     return bySlot.get(slot);
   }
@@ -479,7 +549,10 @@ public final class ProtModule implements Prot {
       long[] out = new long[(int) ((pages + 63) / 64)];
       long[] found = new long[1];
       lockedOsCalls++;
+      Object jfr = Jfr.harvestBegin();
       int err = os.harvest(r.nat.slot(), 0, pages, modeAfter.bits(), out, found);
+      Jfr.harvestEnd(jfr, r.base(), pages, found[0], modeAfter,
+          jfr == null || err == 0 ? null : os.failure("harvest", err, 0, 0).errnoName());
       if (err == ClassicErrno.ENXIO) {
         throw notTheRegions("harvest of region " + r + " with " + modeAfter, r);
       }
@@ -560,17 +633,37 @@ public final class ProtModule implements Prot {
           r.ensureOpen();
           long runStart = -1;
           int runBits = -1;
-          for (Map.Entry<Long, Integer> point : e.getValue().entrySet()) {
-            int bits = point.getValue();
-            if (runStart >= 0 && bits == runBits) {
-              continue; // the same mode goes on: coalesce
+          Object jfr = Jfr.protSetBegin();
+          long first = 0;
+          long last = 0;
+          int modes = -1; // the one mode of every run, or -2 for several
+          int regionCalls = 0;
+          String error = null;
+          try {
+            for (Map.Entry<Long, Integer> point : e.getValue().entrySet()) {
+              int bits = point.getValue();
+              if (runStart >= 0 && bits == runBits) {
+                continue; // the same mode goes on: coalesce
+              }
+              if (runStart >= 0) {
+                regionCalls++;
+                first = regionCalls == 1 ? runStart : first;
+                last = point.getKey();
+                modes = modes == -1 || modes == runBits ? runBits : -2;
+                applyRun(r, runStart, point.getKey(), runBits);
+                calls++;
+              }
+              runStart = bits < 0 ? -1 : point.getKey();
+              runBits = bits;
             }
-            if (runStart >= 0) {
-              applyRun(r, runStart, point.getKey(), runBits);
-              calls++;
+          } catch (ProtOsException x) {
+            error = x.errnoName();
+            throw x;
+          } finally {
+            if (jfr != null && regionCalls > 0) {
+              Jfr.protSetEnd(jfr, first, last,
+                  modes >= 0 ? AccessSet.fromBits(modes).toString() : "mixed", regionCalls, true, error);
             }
-            runStart = bits < 0 ? -1 : point.getKey();
-            runBits = bits;
           }
         }
       } finally {
