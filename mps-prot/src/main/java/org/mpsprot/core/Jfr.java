@@ -180,6 +180,12 @@ final class Jfr {
     }
   }
 
+  /** An event's error field: the errno name of a failed OS call, else the exception's class. */
+  static String errorName(RuntimeException e) {
+    return e instanceof org.mpsprot.ProtOsException ? ((org.mpsprot.ProtOsException) e).errnoName()
+        : e.getClass().getSimpleName();
+  }
+
   static String accessName(int bits) {
     return bits == 1 ? "read" : bits == 2 ? "write" : bits == 3 ? "read or write" : "unknown";
   }
@@ -410,7 +416,7 @@ final class Jfr {
     int osCalls;
     @Label("Batch") @Description("Applied by ProtBatch.apply")
     boolean batch;
-    @Label("Error") @Description("The failure's errno name, or null when it succeeded")
+    @Label("Error") @Description("The failure's errno name (or exception class), null when it succeeded")
     String error;
   }
 

@@ -199,8 +199,8 @@ public final class ProtModule implements Prot {
         r = owner(base, limit); // closed meanwhile, or no owner: the lookup that explains why
       }
       applyRun(r, base, limit, mode.bits());
-    } catch (ProtOsException e) {
-      error = e.errnoName();
+    } catch (RuntimeException e) {
+      error = Jfr.errorName(e);
       throw e;
     } finally {
       lock.unlock();
@@ -656,8 +656,8 @@ public final class ProtModule implements Prot {
               runStart = bits < 0 ? -1 : point.getKey();
               runBits = bits;
             }
-          } catch (ProtOsException x) {
-            error = x.errnoName();
+          } catch (RuntimeException x) {
+            error = Jfr.errorName(x);
             throw x;
           } finally {
             if (jfr != null && regionCalls > 0) {

@@ -211,6 +211,25 @@ class JfrEventsTest {
   }
 
   @Test
+  void aFailedProtSetIsRecordedWithItsError() throws Exception {
+    List<RecordedEvent> events;
+    long base;
+    String thrown;
+    try (Recording rec = new Recording(shippedSettings())) {
+      rec.start();
+      Region r = prot.reserve(2 * page);
+      base = r.base();
+      r.close();
+      RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+          () -> prot.set(base, base + page, AccessSet.WRITE));
+      thrown = e.getClass().getSimpleName();
+      events = stopAndRead(rec);
+    }
+    RecordedEvent set = one(events, "org.mpsprot.ProtSet", e -> e.getLong("base") == base);
+    assertEquals(thrown, set.getString("error"), "the refusal, not a success");
+  }
+
+  @Test
   void theRingSamplesOnlyWhileARecordingWantsFaultEvents() throws Exception {
     ProtOs os = ProtModule.instance().os();
     assertFalse(Jfr.ringOn());
