@@ -81,7 +81,7 @@ final class Jfr {
     @Override
     public void recorderInitialized(FlightRecorder recorder) {
       FlightRecorder.addPeriodicEvent(FaultRingEvent.class, Jfr::drainAndReport);
-      FlightRecorder.addPeriodicEvent(FaultEvent.class, Jfr::drain);
+      FlightRecorder.addPeriodicEvent(FaultEvent.class, Jfr::drainAndReport); // chunk ends too
       update(recorder);
     }
 
@@ -455,8 +455,8 @@ final class Jfr {
   @Enabled(false) // Fault's companion: its hook drains the ring between chunks (.jfr.settings)
   @Label("Fault Ring")
   @Category("mps-prot")
-  @Description("The fault ring's drain: records drained into Fault events and records dropped because"
-      + " the ring was full")
+  @Description("The fault ring's drain (every period, and at the beginning and end of each chunk):"
+      + " records drained into Fault events and records dropped because the ring was full")
   @StackTrace(false)
   @Period("200 ms")
   static final class FaultRingEvent extends Event {
