@@ -32,8 +32,9 @@ import org.mpsprot.os.ProtOs;
  * a recording runs does it create an event and ask {@code shouldCommit()}. The fault handler is C
  * and never calls Java: it fills the shim's fault ring (.ring), which samples nothing until a
  * recording enables {@code org.mpsprot.Fault}; the ring is drained by JFR's own periodic thread
- * (hooks of {@code org.mpsprot.FaultRing}, every 200 ms by default, and of {@code org.mpsprot.Fault}, at the
- * end of every chunk, so a recording's last faults are in it), never by a thread of the module.
+ * (the hooks of {@code org.mpsprot.FaultRing}, every 200 ms by default, and of
+ * {@code org.mpsprot.Fault}, at the beginning and end of every chunk, so that a recording's last
+ * faults are in it), never by a thread of the module.
  *
  * <p>Defaults (.jfr.settings): the frequent events (ProtSet, Fault, FaultRing) are disabled unless
  * a recording's settings enable them (mps-prot.jfc does; a recording with the JDK's default.jfc
@@ -58,8 +59,6 @@ final class Jfr {
   private static boolean ringOn;
   /** Dropped records the last FaultRing event reported (guarded by Jfr.class). */
   private static long droppedReported;
-  /** Records drained and discarded when the ring was turned on (left from an earlier recording). */
-  private static long stale;
 
   /**
    * Installs the listener that follows recordings (called once, at setup). Never throws: without
@@ -109,9 +108,8 @@ final class Jfr {
       if (wantRing) {
         // Records left from an earlier recording belong to none: discard them, then sample.
         long[] out = new long[ProtOs.FAULT_RING_WORDS * 256];
-        int n;
-        while ((n = os.drainFaultRing(out, 256)) > 0) {
-          stale += n;
+        while (os.drainFaultRing(out, 256) > 0) {
+          continue;
         }
         droppedReported = os.faultRingDropped();
         os.sampleFaults(SAMPLING);
