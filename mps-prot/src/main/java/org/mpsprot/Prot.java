@@ -129,7 +129,8 @@ public interface Prot extends Protections {
    * {@value ProtMXBean#OBJECT_NAME}) with {@code ManagementFactory.getPlatformMBeanServer()}, so
    * that JConsole and JDK Mission Control show them (docs/design/fault.md .mxbean). Opt-in: nothing
    * is registered until this is called. Idempotent and thread-safe: a second call returns the same
-   * name and registers nothing.
+   * name and registers nothing (unless the bean was unregistered behind the module's back through
+   * the MBean server: then it is registered again).
    *
    * @return the name it is registered under
    * @throws IllegalStateException when another MBean, not this module's, holds that name (another

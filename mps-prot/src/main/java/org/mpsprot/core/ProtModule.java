@@ -474,12 +474,14 @@ public final class ProtModule implements Prot {
   @Override
   public synchronized javax.management.ObjectName registerMXBean() {
     javax.management.ObjectName name = mxBeanName();
-    if (mxBean != null) {
-      return name;
+    javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+    if (mxBean != null && server.isRegistered(name)) {
+      return name; // ours, still there (if someone unregistered it, it is registered again below)
     }
+    mxBean = null;
     ProtMXBeanImpl bean = new ProtMXBeanImpl(this);
     try {
-      java.lang.management.ManagementFactory.getPlatformMBeanServer().registerMBean(bean, name);
+      server.registerMBean(bean, name);
     } catch (javax.management.InstanceAlreadyExistsException e) {
       throw new IllegalStateException("registerMXBean: another MBean is registered as " + name
           + " (not this module's: another copy of mps-prot in another class loader, or an"

@@ -72,6 +72,10 @@ class ProtMXBeanTest {
     assertEquals(first, prot.registerMXBean());
     assertEquals(beans, server.getMBeanCount());
     assertTrue(server.isRegistered(first));
+    server.unregisterMBean(first); // by someone else, behind the module's back
+    assertEquals(first, prot.registerMXBean(), "registered again");
+    assertTrue(server.isRegistered(first));
+    assertEquals(Boolean.TRUE, server.getAttribute(first, "HandlerInstalled"));
   }
 
   /** A bean of someone else's under the module's name. */
