@@ -16,7 +16,8 @@
  * STEP may have changed.  Everything else gets EXCEPTION_CONTINUE_SEARCH with the
  * records untouched: Windows itself passes the exception to the next handler, so unlike
  * POSIX signals there is nothing to chain by hand (.rule.chain holds by construction).
- * Access violations passed on are counted as MPSPROT_COUNT_CHAINED.
+ * Access violations passed on are counted as MPSPROT_COUNT_CHAINED, and recorded in the
+ * fault ring while it samples (fault_ring.h: atomics and the clock, no lock, no wait).
  *
  * The handler keeps the thread's last-error value (GetLastError) as it found it, as the
  * Linux handler keeps errno.  It runs on the faulting thread's stack; the path that is
