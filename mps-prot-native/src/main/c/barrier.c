@@ -7,8 +7,8 @@
  * allocation, no stdio, no lock a mutator may hold (the BUSY bits of the record and the
  * handoff slots are the only things it waits on, and their holders never wait for a
  * mutator), only raw system calls through the OS seams (protos.h: mprotect or
- * VirtualProtect; osdep.h: futex or WaitOnAddress, write, the monotonic clock, yield)
- * and the fail-fast exit.
+ * VirtualProtect; osdep.h: futex or WaitOnAddress, write, the monotonic clock, yield),
+ * the fault-event ring (fault_ring.h: atomics and the clock) and the fail-fast exit.
  *
  * Which faults may park (.rule.native): a thread that faulted in JIT-compiled Java code
  * is "in Java" for the JVM, and parking it while a Java thread resolves the fault can
@@ -17,6 +17,7 @@
  * a native mutator.  Any other fault in a HANDOFF region takes the region's fallback.
  */
 #include "mpsprot.h"
+#include "fault_ring.h"
 #include "osdep.h"
 #include "prmc.h"
 #include "protos.h"
@@ -313,8 +314,9 @@ static void mark_page(struct region *r, size_t p, int access) {
  * mapping, and at vm.max_map_count there is none to split into), the access is emulated
  * through the alias view instead if the instruction can be stepped (.sol.open.refused):
  * the page stays protected and is marked as if it had been opened, and the mutator goes
- * on; only an instruction that cannot be stepped fails fast. */
-static void open_page(struct region *r, size_t p, struct mpsprot_context *ctx,
+ * on; only an instruction that cannot be stepped fails fast.  Returns the resolution for
+ * the fault ring: MPSPROT_FAULT_UNPROTECTED, or MPSPROT_FAULT_FELL_BACK when it stepped. */
+static int open_page(struct region *r, size_t p, struct mpsprot_context *ctx,
                       osdep_fault_frame *uc, unsigned mode) {
   size_t page = (size_t)protos_page_size();
   uintptr_t at = r->base + p * page;
@@ -327,7 +329,7 @@ static void open_page(struct region *r, size_t p, struct mpsprot_context *ctx,
       region_page_release(r, p, mode);
       prmc_restore(uc, ctx);
       barrier_count(MPSPROT_COUNT_STEPPED);
-      return;
+      return MPSPROT_FAULT_FELL_BACK;
     }
     region_page_release(r, p, mode);
     fail_mprotect(ctx, at, (int)after, err);
@@ -335,6 +337,7 @@ static void open_page(struct region *r, size_t p, struct mpsprot_context *ctx,
   mark_page(r, p, ctx->access);
   region_page_release(r, p, after);
   barrier_count(MPSPROT_COUNT_UNPROTECTED);
+  return MPSPROT_FAULT_UNPROTECTED;
 }
 
 /* ---- The access log (region.h: a bounded MPMC queue) ---------------------------- */
@@ -407,8 +410,9 @@ static int log_drain_pinned(struct region *r, struct mpsprot_log_entry *out, int
 }
 
 /* STEP (BUSY held on p, record `mode`): emulate the instruction through the alias view
- * and log it, leaving the protection as it is; else UNPROTECT. */
-static void step_fault(struct region *r, size_t p, struct mpsprot_context *ctx,
+ * and log it, leaving the protection as it is; else UNPROTECT.  Returns the resolution
+ * for the fault ring: MPSPROT_FAULT_STEPPED, or MPSPROT_FAULT_FELL_BACK. */
+static int step_fault(struct region *r, size_t p, struct mpsprot_context *ctx,
                        osdep_fault_frame *uc, unsigned mode) {
   if (step_can(ctx)) {
     uint64_t pos;
@@ -422,13 +426,14 @@ static void step_fault(struct region *r, size_t p, struct mpsprot_context *ctx,
         region_page_release(r, p, mode);
         prmc_restore(uc, ctx);
         barrier_count(MPSPROT_COUNT_STEPPED);
-        return;
+        return MPSPROT_FAULT_STEPPED;
       }
     } else {
       barrier_count(MPSPROT_COUNT_LOG_FULL);
     }
   }
   open_page(r, p, ctx, uc, mode);
+  return MPSPROT_FAULT_FELL_BACK;
 }
 
 /* ---- The handoff (.sol.handoff) --------------------------------------------------
@@ -577,6 +582,17 @@ int mpsprot_handoff_resolve(int ticket, int outcome) {
   return 0;
 }
 
+int64_t mpsprot_handoff_parked_ns(int ticket) {
+  uint32_t gen;
+  struct handoff_slot *s = ticket_slot(ticket, &gen);
+  if (s == NULL)
+    return -1;
+  uint32_t w = atomic_load(&s->word);
+  if (HS_STATE(w) != HS_TAKEN || (HS_GEN(w) & TICKET_GEN_MASK) != gen)
+    return -1;
+  return osdep_now_ns() - s->parked_ns; /* written before the slot was POSTED */
+}
+
 int mpsprot_handoff_parked(int64_t *out, int max) {
   if (out == NULL && max > 0)
     return -1;
@@ -610,13 +626,23 @@ void barrier_after_fork_child(void) {
   }
   atomic_store_explicit(&post_waiters, 0, memory_order_relaxed);
   atomic_store_explicit(&free_waiters, 0, memory_order_relaxed);
+  fault_ring_after_fork_child();
 }
 
 /* ---- The handler's entry -------------------------------------------------------- */
 
+/* Records a fault the ring sampled (fault_ring.h), with the region's policy. */
+static void ring_record(int sampled, int64_t t0, const struct mpsprot_context *ctx,
+                        int policy, int resolution) {
+  if (sampled)
+    fault_ring_push(t0, ctx->address, ctx->tid, ctx->slot, ctx->access, policy, resolution);
+}
+
 int barrier_fault(int slot, const osdep_fault_info *info, osdep_fault_frame *uc) {
   struct region *r = &region_table[slot];
   struct mpsprot_context ctx;
+  int64_t t0 = 0;
+  int sampled = fault_ring_begin(&t0); /* off: one relaxed load */
   if (prmc_capture(&ctx, info, uc) != PRMC_DATA) {
     region_unpin(slot);
     return 0;
@@ -631,27 +657,32 @@ int barrier_fault(int slot, const osdep_fault_info *info, osdep_fault_frame *uc)
   size_t p = (size_t)((ctx.address - r->base) / (uint64_t)protos_page_size());
   unsigned mode;
   int forbidden = acquire_forbidding(r, p, &ctx, &mode);
+  int policy = atomic_load_explicit(&r->policy, memory_order_acquire);
   if (forbidden <= 0) {
     region_unpin(slot);
-    return forbidden == 0; /* -1: pass it on to the previous handler */
+    if (forbidden == 0)
+      ring_record(sampled, t0, &ctx, policy, MPSPROT_FAULT_SPURIOUS);
+    return forbidden == 0; /* -1: pass it on to the previous handler (which records it) */
   }
-  switch (atomic_load_explicit(&r->policy, memory_order_acquire)) {
+  switch (policy) {
   case MPSPROT_POLICY_UNPROTECT:
-    open_page(r, p, &ctx, uc, mode);
+    ring_record(sampled, t0, &ctx, policy, open_page(r, p, &ctx, uc, mode));
     break;
   case MPSPROT_POLICY_STEP:
-    step_fault(r, p, &ctx, uc, mode);
+    ring_record(sampled, t0, &ctx, policy, step_fault(r, p, &ctx, uc, mode));
     break;
   case MPSPROT_POLICY_HANDOFF:
     if (ctx.flags & MPSPROT_CTX_NATIVE) {
       region_page_release(r, p, mode);
       region_unpin(slot); /* a parked thread must not hold up mpsprot_region_destroy */
       park(&ctx, uc);
+      ring_record(sampled, t0, &ctx, policy, MPSPROT_FAULT_HANDED_OFF);
       return 1;
     }
     if (atomic_load_explicit(&r->fallback, memory_order_acquire)
         == MPSPROT_FALLBACK_UNPROTECT) {
       open_page(r, p, &ctx, uc, mode);
+      ring_record(sampled, t0, &ctx, policy, MPSPROT_FAULT_FELL_BACK);
       break;
     }
     region_page_release(r, p, mode);

@@ -355,6 +355,42 @@ MPSPROT_API int64_t mpsprot_counter(int which);
 MPSPROT_API int mpsprot_context_can_step(int64_t ctx);
 MPSPROT_API int mpsprot_context_step(int64_t ctx);
 
+/* The fault-event ring (docs/design/fault.md .ring): while sampling is on, the handler
+ * records every period-th fault it sees (the module's, and the faults it passes on) in
+ * a fixed ring of MPSPROT_FAULT_RING_CAPACITY records, without allocation or locks; a
+ * record that finds the ring full is dropped and counted.  Off (period 0) by default:
+ * the handler then reads one atomic word per fault and records nothing.  The Java side
+ * turns it on while a JFR recording wants org.mpsprot.Fault events and drains it.
+ *
+ * mpsprot_fault_ring_sample sets the period (0 off, 1 every fault, n every n-th) and
+ * returns the previous one, or -1 (nothing changed) for a negative period.
+ * mpsprot_fault_ring_drain moves up to max records, oldest first, into out:
+ * MPSPROT_FAULT_RING_WORDS words each (address; time of the fault, mpsprot's monotonic
+ * clock in ns; ns from the handler's entry until it resumed the thread or passed the
+ * fault on, a HANDOFF park included; the kernel thread id; the region slot or -1;
+ * access | policy << 8 | resolution << 16), and returns how many; -1 if out is NULL
+ * and max > 0.  It never waits for a record being written (that one and those after it
+ * come with the next drain).  mpsprot_fault_ring_dropped: records dropped because the
+ * ring was full, since the process started (monotonic).  Thread-safe; the drains may
+ * run concurrently with one another. */
+#define MPSPROT_FAULT_RING_CAPACITY 4096
+#define MPSPROT_FAULT_RING_WORDS    6
+#define MPSPROT_FAULT_UNPROTECTED 1 /* the policy UNPROTECT opened the page */
+#define MPSPROT_FAULT_STEPPED     2 /* the policy STEP emulated the instruction */
+#define MPSPROT_FAULT_HANDED_OFF  3 /* a Java collector resolved it (HANDOFF) */
+#define MPSPROT_FAULT_FELL_BACK   4 /* the policy could not, its fallback did: STEP that
+                                       unprotected, HANDOFF outside native state that
+                                       unprotected, UNPROTECT refused by the OS that stepped */
+#define MPSPROT_FAULT_CHAINED     5 /* not the module's: passed to the previous handler */
+#define MPSPROT_FAULT_SPURIOUS    6 /* another thread had opened the page: retried */
+MPSPROT_API int mpsprot_fault_ring_sample(int period);
+MPSPROT_API int mpsprot_fault_ring_drain(int64_t *out, int max);
+MPSPROT_API int64_t mpsprot_fault_ring_dropped(void);
+
+/* The ns a ticket's mutator has been parked (since its handler posted the fault), for
+ * the barrier thread that holds the ticket; -1 for a ticket that is not taken. */
+MPSPROT_API int64_t mpsprot_handoff_parked_ns(int ticket);
+
 /* The STEP policy's access log, one per region (capacity MPSPROT_LOG_CAPACITY). */
 #define MPSPROT_LOG_CAPACITY 4096
 struct mpsprot_log_entry {

@@ -55,8 +55,10 @@
  * run on a thread whose stack is nearly exhausted (the JVM's stack banging).
  *
  * Async-signal-safe throughout: sigaction, sigprocmask/pthread_sigmask, raise and the
- * sigset functions are on POSIX's list; no allocation, no lock.
+ * sigset functions are on POSIX's list, and the fault ring (fault_ring.h) uses only
+ * atomics and the clock; no allocation, no lock.
  */
+#include "fault_ring.h"
 #include "mpsprot.h"
 #include "osdep.h"
 #include "protos.h"
@@ -116,6 +118,9 @@ static void chain(int sig, siginfo_t *info, void *uc) {
   int i = signal_index(sig);
   const struct sigaction *old = &previous[i];
   barrier_count(MPSPROT_COUNT_CHAINED);
+  int64_t t0;
+  if (fault_ring_begin(&t0)) /* off: one relaxed load (fault_ring.h, handler-inside) */
+    fault_ring_push(t0, (uint64_t)(uintptr_t)info->si_addr, 0, -1, 0, 0, MPSPROT_FAULT_CHAINED);
   int handler_fn = (old->sa_flags & SA_SIGINFO)
                    || (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN);
   /* SA_RESETHAND: the first signal calls it and makes it SIG_DFL; later ones (and

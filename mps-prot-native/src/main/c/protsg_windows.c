@@ -16,13 +16,15 @@
  * STEP may have changed.  Everything else gets EXCEPTION_CONTINUE_SEARCH with the
  * records untouched: Windows itself passes the exception to the next handler, so unlike
  * POSIX signals there is nothing to chain by hand (.rule.chain holds by construction).
- * Access violations passed on are counted as MPSPROT_COUNT_CHAINED.
+ * Access violations passed on are counted as MPSPROT_COUNT_CHAINED, and recorded in the
+ * fault ring while it samples (fault_ring.h: atomics and the clock, no lock, no wait).
  *
  * The handler keeps the thread's last-error value (GetLastError) as it found it, as the
  * Linux handler keeps errno.  It runs on the faulting thread's stack; the path that is
  * not the module's uses a few words of it (a stack overflow is
  * EXCEPTION_STACK_OVERFLOW and returns at the first test).
  */
+#include "fault_ring.h"
 #include "mpsprot.h"
 #include "osdep.h"
 #include "protos.h"
@@ -45,6 +47,10 @@ static LONG CALLBACK handler(EXCEPTION_POINTERS *ep) {
     return EXCEPTION_CONTINUE_EXECUTION;
   }
   barrier_count(MPSPROT_COUNT_CHAINED);
+  int64_t t0;
+  if (fault_ring_begin(&t0)) /* fault_ring.h: atomics and the clock only */
+    fault_ring_push(t0, (uint64_t)er->ExceptionInformation[1], 0, -1, 0, 0,
+                    MPSPROT_FAULT_CHAINED);
   SetLastError(saved);
   return EXCEPTION_CONTINUE_SEARCH;
 }

@@ -136,4 +136,24 @@ public interface Prot extends Protections {
    * thread if it is not running. Thread-safe.
    */
   void setWatchdog(java.time.Duration bound, java.util.function.Consumer<String> sink);
+
+  /**
+   * Registers the module's counters as a platform MXBean ({@link ProtMXBean}, ObjectName
+   * {@value ProtMXBean#OBJECT_NAME}) with {@code ManagementFactory.getPlatformMBeanServer()}, so
+   * that JConsole and JDK Mission Control show them (docs/design/fault.md .mxbean). Opt-in: nothing
+   * is registered until this is called. Idempotent and thread-safe: a second call returns the same
+   * name and registers nothing (unless the bean was unregistered behind the module's back through
+   * the MBean server: then it is registered again).
+   *
+   * @return the name it is registered under
+   * @throws IllegalStateException when another MBean, not this module's, holds that name (another
+   *     copy of the module in another class loader, say); nothing is registered then
+   */
+  javax.management.ObjectName registerMXBean();
+
+  /**
+   * Unregisters the bean of {@link #registerMXBean()}; returns false (and does nothing) when this
+   * module's bean is not registered. Thread-safe.
+   */
+  boolean unregisterMXBean();
 }

@@ -120,6 +120,7 @@ final class BarrierService {
   }
 
   private void resolve(int ticket) {
+    Object jfr = Jfr.handoffBegin(); // null while no recording wants Handoff events
     long address = os.handoffContext(ticket);
     ByteBuffer buf = os.buffer(address, ContextImpl.SIZE).order(ByteOrder.nativeOrder());
     RegionImpl region = module.regionBySlot(ContextImpl.slot(buf));
@@ -148,6 +149,10 @@ final class BarrierService {
       errors.println("mps-prot: the fault handler threw on the " + ctx + "; the mutator fails fast:");
       t.printStackTrace(errors);
     } finally {
+      if (jfr != null) { // the context is still valid: the mutator is parked until the resolve
+        Jfr.handoffEnd(jfr, ctx.address(), ctx.access(), ctx.threadId(), region == null ? 0 : region.base(),
+            os.handoffParkedNs(ticket), outcome == FAIL ? "failed" : ctx.stepped() ? "stepped" : "resumed");
+      }
       ctx.invalidate();
       os.handoffResolve(ticket, outcome);
     }

@@ -64,6 +64,7 @@ public final class ProtModule implements Prot {
     // Page sizes are powers of two: alignment is a mask, not a division, on the ProtSet path.
     this.pageMask = Long.bitCount(granularity) == 1 ? granularity - 1 : -1L;
     this.barrier = new BarrierService(this, os);
+    Jfr.init(os); // a listener only: no JFR start, no thread (.jfr.cost)
   }
 
   /** ProtSetup: the process's module, made on first use (.if.setup). */
@@ -95,6 +96,7 @@ public final class ProtModule implements Prot {
   @Override
   public Region reserve(long size) {
     long rounded = RangeRules.roundUpSize(size, granularity);
+    Object jfr = Jfr.reserveBegin();
     lock.lock();
     try {
       os.setup(); // re-installs the handler after uninstallHandler(); idempotent otherwise
@@ -109,6 +111,7 @@ public final class ProtModule implements Prot {
         regions.put(nat.base(), r);
         bySlot.put(nat.slot(), r);
         table = RegionTable.of(regions.values());
+        Jfr.reserveEnd(jfr, nat.base(), nat.alias(), rounded, nat.slot());
         return r.newHandle();
       } catch (RuntimeException | Error e) {
         // Nothing stays behind: no slot, no mapping, no entry (so uninstallHandler still works).
@@ -133,12 +136,14 @@ public final class ProtModule implements Prot {
       if (r.isClosed()) {
         return;
       }
+      Object jfr = Jfr.closeBegin();
       closeScope(r);
       regions.remove(r.base());
       bySlot.remove(r.nat.slot());
       table = RegionTable.of(regions.values());
       r.markClosed();
       os.destroyRegion(r.nat.slot());
+      Jfr.closeEnd(jfr, r.base(), r.size(), r.nat.slot());
     } finally {
       lock.unlock();
     }
@@ -220,14 +225,22 @@ public final class ProtModule implements Prot {
       RangeRules.checkBounds("ProtSet", base, limit, granularity); // throws, saying why
     }
     RegionImpl r = table.find(base, limit);
+    Object jfr = Jfr.recording ? Jfr.protSetBegin() : null; // off: one volatile read (.jfr.cost)
+    String error = null;
     lock.lock();
     try {
       if (r == null || r.isClosed()) {
         r = owner(base, limit); // closed meanwhile, or no owner: the lookup that explains why
       }
       applyRun(r, base, limit, mode.bits());
+    } catch (RuntimeException e) {
+      error = Jfr.errorName(e);
+      throw e;
     } finally {
       lock.unlock();
+      if (jfr != null) {
+        Jfr.protSetEnd(jfr, base, limit, mode.toString(), 1, false, error);
+      }
     }
   }
 
@@ -371,6 +384,7 @@ public final class ProtModule implements Prot {
    */
   @Override
   public SyncReport sync() {
+    Object jfr = Jfr.syncBegin();
     List<RegionImpl> live = List.copyOf(regions.values());
     long[] out = new long[SYNC_MAX_RUNS * ProtOs.SYNC_RUN_WORDS];
     long[] result = new long[2];
@@ -411,6 +425,13 @@ public final class ProtModule implements Prot {
       report.addAll(found);
       checked++;
       pages += total;
+    }
+    if (jfr != null) {
+      int repaired = 0;
+      for (Difference d : report) {
+        repaired += d.repaired() ? 1 : 0;
+      }
+      Jfr.syncEnd(jfr, checked, pages, report.size(), repaired);
     }
     return new SyncReport(checked, pages, report);
   }
@@ -504,6 +525,57 @@ public final class ProtModule implements Prot {
     barrier.setWatchdog(Objects.requireNonNull(bound, "bound"), Objects.requireNonNull(sink, "sink"));
   }
 
+  /** The bean registered by {@link #registerMXBean()}, or null; guarded by this. */
+  private ProtMXBeanImpl mxBean;
+
+  @Override
+  public synchronized javax.management.ObjectName registerMXBean() {
+    javax.management.ObjectName name = mxBeanName();
+    javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+    if (mxBean != null && server.isRegistered(name)) {
+      return name; // ours, still there (if someone unregistered it, it is registered again below)
+    }
+    mxBean = null;
+    ProtMXBeanImpl bean = new ProtMXBeanImpl(this);
+    try {
+      server.registerMBean(bean, name);
+    } catch (javax.management.InstanceAlreadyExistsException e) {
+      throw new IllegalStateException("registerMXBean: another MBean is registered as " + name
+          + " (not this module's: another copy of mps-prot in another class loader, or an"
+          + " application's own bean); nothing was registered. What to do: unregister that one"
+          + " first, or read this module's counters with Prot.counters()", e);
+    } catch (javax.management.JMException e) {
+      throw new IllegalStateException("registerMXBean: the platform MBean server refused " + name
+          + ": " + e, e);
+    }
+    mxBean = bean;
+    return name;
+  }
+
+  @Override
+  public synchronized boolean unregisterMXBean() {
+    if (mxBean == null) {
+      return false;
+    }
+    try {
+      java.lang.management.ManagementFactory.getPlatformMBeanServer().unregisterMBean(mxBeanName());
+    } catch (javax.management.InstanceNotFoundException e) {
+      // unregistered by someone else meanwhile: ours is gone either way
+    } catch (javax.management.JMException e) {
+      throw new IllegalStateException("unregisterMXBean: " + e, e);
+    }
+    mxBean = null;
+    return true;
+  }
+
+  private static javax.management.ObjectName mxBeanName() {
+    try {
+      return new javax.management.ObjectName(org.mpsprot.ProtMXBean.OBJECT_NAME);
+    } catch (javax.management.MalformedObjectNameException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   RegionImpl regionBySlot(int slot) {
     return bySlot.get(slot);
   }
@@ -528,32 +600,21 @@ public final class ProtModule implements Prot {
   }
 
   java.util.BitSet harvest(RegionImpl r, AccessSet modeAfter) {
-    Objects.requireNonNull(modeAfter, "modeAfter");
-    lock.lock();
-    try {
-      r.ensureOpen();
-      long pages = r.pages();
-      long[] out = new long[(int) ((pages + 63) / 64)];
-      long[] found = new long[1];
-      lockedOsCalls++;
-      int err = os.harvest(r.nat.slot(), 0, pages, modeAfter.bits(), out, found);
-      if (err == ClassicErrno.ENXIO) {
-        throw notTheRegions("harvest of region " + r + " with " + modeAfter, r);
-      }
-      if (err != 0) {
-        // The shim set back every dirty bit it had cleared: the next harvest reports them all.
-        throw os.failure("harvest of region " + r + " with " + modeAfter + " (" + os.protectCall() + ")",
-            err, r.base(), r.limit());
-      }
-      return java.util.BitSet.valueOf(out);
-    } finally {
-      lock.unlock();
-    }
+    return harvest(r, modeAfter, false);
   }
 
   /** As {@link #harvest} over the touched bits (Region.harvestTouched). */
   java.util.BitSet harvestTouched(RegionImpl r, AccessSet modeAfter) {
+    return harvest(r, modeAfter, true);
+  }
+
+  /**
+   * Region.harvest (the dirty bits) or Region.harvestTouched: on failure the shim has set back
+   * every bit it cleared, so the next harvest of the same bits reports them all.
+   */
+  private java.util.BitSet harvest(RegionImpl r, AccessSet modeAfter, boolean touched) {
     Objects.requireNonNull(modeAfter, "modeAfter");
+    String request = (touched ? "harvestTouched" : "harvest") + " of region " + r + " with " + modeAfter;
     lock.lock();
     try {
       r.ensureOpen();
@@ -561,14 +622,16 @@ public final class ProtModule implements Prot {
       long[] out = new long[(int) ((pages + 63) / 64)];
       long[] found = new long[1];
       lockedOsCalls++;
-      int err = os.harvestTouched(r.nat.slot(), 0, pages, modeAfter.bits(), out, found);
+      Object jfr = Jfr.harvestBegin();
+      int err = touched ? os.harvestTouched(r.nat.slot(), 0, pages, modeAfter.bits(), out, found)
+          : os.harvest(r.nat.slot(), 0, pages, modeAfter.bits(), out, found);
+      Jfr.harvestEnd(jfr, r.base(), pages, found[0], modeAfter, touched,
+          jfr == null || err == 0 ? null : os.failure(request, err, 0, 0).errnoName());
       if (err == ClassicErrno.ENXIO) {
-        throw notTheRegions("harvestTouched of region " + r + " with " + modeAfter, r);
+        throw notTheRegions(request, r);
       }
       if (err != 0) {
-        // The shim set back every touched bit it had cleared: the next harvestTouched reports them all.
-        throw os.failure("harvestTouched of region " + r + " with " + modeAfter + " (" + os.protectCall() + ")",
-            err, r.base(), r.limit());
+        throw os.failure(request + " (" + os.protectCall() + ")", err, r.base(), r.limit());
       }
       return java.util.BitSet.valueOf(out);
     } finally {
@@ -732,11 +795,14 @@ public final class ProtModule implements Prot {
         }
         List<ProtBatch.Run> done = new ArrayList<>(runs.size());
         applied = java.util.Collections.unmodifiableList(done);
+        BatchEvent event = new BatchEvent();
         for (int i = 0; i < runs.size(); i++) {
           ProtBatch.Run run = runs.get(i);
           try {
+            event.run(owners.get(i), run);
             applyRun(owners.get(i), run.base(), run.limit(), run.mode().bits());
           } catch (ProtOsException e) {
+            event.end(Jfr.errorName(e));
             e.addSuppressed(new ProtOsException("ProtBatch.apply(): run " + (i + 1) + " of "
                 + runs.size() + ", " + run + ", failed and was undone; the " + i + " runs before it"
                 + " stay applied and recorded " + done + ", the " + (runs.size() - i - 1)
@@ -744,9 +810,13 @@ public final class ProtModule implements Prot {
                 + " applied in ascending address order; ProtBatch.applied() lists the applied"
                 + " ones). The batch is now empty.", e.errno(), e.errnoName()));
             throw e;
+          } catch (RuntimeException e) {
+            event.end(Jfr.errorName(e));
+            throw e;
           }
           done.add(run);
         }
+        event.end(null);
         return runs.size();
       } finally {
         overlays.clear();
@@ -757,6 +827,46 @@ public final class ProtModule implements Prot {
     @Override
     public List<ProtBatch.Run> applied() {
       return applied;
+    }
+  }
+
+  /**
+   * The JFR ProtSet events of one batch (fault.md .jfr): one per region, from its first run's
+   * base to its last run's limit, with the number of OS calls and the one mode of every run, or
+   * "mixed". Nothing is done unless a recording wants ProtSet events.
+   */
+  private static final class BatchEvent {
+    private RegionImpl region;
+    private Object token;
+    private long first;
+    private long last;
+    private int modes = -1; // the one mode of every run, or -2 for several
+    private int calls;
+
+    /** Counts {@code run} of region {@code r}, ending the previous region's event first. */
+    void run(RegionImpl r, ProtBatch.Run run) {
+      if (r != region) {
+        end(null);
+        region = r;
+        token = Jfr.protSetBegin();
+        first = run.base();
+      }
+      calls++;
+      last = run.limit();
+      int bits = run.mode().bits();
+      modes = modes == -1 || modes == bits ? bits : -2;
+    }
+
+    /** Commits the current region's event, with {@code error} (an errno name) or null. */
+    void end(String error) {
+      if (token != null && calls > 0) {
+        Jfr.protSetEnd(token, first, last, modes >= 0 ? AccessSet.fromBits(modes).toString() : "mixed",
+            calls, true, error);
+      }
+      region = null;
+      token = null;
+      modes = -1;
+      calls = 0;
     }
   }
 }

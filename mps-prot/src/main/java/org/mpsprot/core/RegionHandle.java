@@ -27,8 +27,10 @@ import org.mpsprot.Region;
  * {@link #close()} would, whatever its protection or barrier state, under the module's lock.
  */
 final class RegionHandle implements Region {
+  /** The name of the thread that closes dropped regions. */
+  static final String CLEANER_THREAD = "mps-prot region cleaner";
   private static final Cleaner CLEANER = Cleaner.create(r -> {
-    Thread t = new Thread(r, "mps-prot region cleaner");
+    Thread t = new Thread(r, CLEANER_THREAD);
     t.setDaemon(true);
     return t;
   });

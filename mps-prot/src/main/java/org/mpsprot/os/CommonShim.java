@@ -78,4 +78,12 @@ final class CommonShim {
   static native int mpsprot_context_can_step(long ctx);
 
   static native int mpsprot_context_step(long ctx);
+
+  static native int mpsprot_fault_ring_sample(int period);
+
+  static native int mpsprot_fault_ring_drain(long[] out, int max);
+
+  static native long mpsprot_fault_ring_dropped();
+
+  static native long mpsprot_handoff_parked_ns(int ticket);
 }

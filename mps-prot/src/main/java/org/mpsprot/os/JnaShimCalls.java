@@ -161,4 +161,24 @@ final class JnaShimCalls implements ShimCalls {
   public int contextStep(long ctx) {
     return CommonShim.mpsprot_context_step(ctx);
   }
+
+  @Override
+  public int faultRingSample(int period) {
+    return CommonShim.mpsprot_fault_ring_sample(period);
+  }
+
+  @Override
+  public int faultRingDrain(long[] out, int max) {
+    return CommonShim.mpsprot_fault_ring_drain(out, max);
+  }
+
+  @Override
+  public long faultRingDropped() {
+    return CommonShim.mpsprot_fault_ring_dropped();
+  }
+
+  @Override
+  public long handoffParkedNs(int ticket) {
+    return CommonShim.mpsprot_handoff_parked_ns(ticket);
+  }
 }

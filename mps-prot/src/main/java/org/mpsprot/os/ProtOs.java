@@ -233,4 +233,29 @@ public interface ProtOs {
 
   /** 0, or ENOSYS when it cannot be stepped. */
   int step(long ctx);
+
+  /** Words per record of {@link #drainFaultRing} (mpsprot.h MPSPROT_FAULT_RING_WORDS). */
+  int FAULT_RING_WORDS = 6;
+
+  /** Records the fault ring holds (mpsprot.h MPSPROT_FAULT_RING_CAPACITY). */
+  int FAULT_RING_CAPACITY = 4096;
+
+  /**
+   * Sets the fault ring's sampling period (docs/design/fault.md .ring): 0 off, n every n-th
+   * fault. Returns the previous period, or -1 (nothing changed) for a negative one.
+   */
+  int sampleFaults(int period);
+
+  /**
+   * Moves up to {@code max} records of the fault ring, oldest first, into out
+   * ({@link #FAULT_RING_WORDS} words each: address, time ns, duration ns, thread id, slot,
+   * access | policy &lt;&lt; 8 | resolution &lt;&lt; 16); returns how many.
+   */
+  int drainFaultRing(long[] out, int max);
+
+  /** Fault records dropped because the ring was full, since the process started. */
+  long faultRingDropped();
+
+  /** Nanoseconds the ticket's mutator has been parked, or -1 when the ticket is not taken. */
+  long handoffParkedNs(int ticket);
 }

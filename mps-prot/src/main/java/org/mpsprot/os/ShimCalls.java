@@ -74,6 +74,16 @@ interface ShimCalls {
 
   int contextStep(long ctx);
 
+  /** mpsprot_fault_ring_sample: the previous period, or -1 for a negative one. */
+  int faultRingSample(int period);
+
+  /** mpsprot_fault_ring_drain into out (MPSPROT_FAULT_RING_WORDS words per record). */
+  int faultRingDrain(long[] out, int max);
+
+  long faultRingDropped();
+
+  long handoffParkedNs(int ticket);
+
   /** See {@link NativeBackend#downcall}; null unless the backend is FFM. */
   default java.lang.invoke.MethodHandle downcall(String name, java.lang.invoke.MethodType type) {
     return null;

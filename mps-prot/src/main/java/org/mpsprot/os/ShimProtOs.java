@@ -227,4 +227,27 @@ public abstract class ShimProtOs implements ProtOs {
   public int step(long ctx) {
     return calls.contextStep(ctx);
   }
+
+  @Override
+  public int sampleFaults(int period) {
+    return calls.faultRingSample(period);
+  }
+
+  @Override
+  public int drainFaultRing(long[] out, int max) {
+    if (out.length < (long) max * FAULT_RING_WORDS) {
+      throw new IllegalArgumentException("out holds " + out.length / FAULT_RING_WORDS + " records, max is " + max);
+    }
+    return calls.faultRingDrain(out, max);
+  }
+
+  @Override
+  public long faultRingDropped() {
+    return calls.faultRingDropped();
+  }
+
+  @Override
+  public long handoffParkedNs(int ticket) {
+    return calls.handoffParkedNs(ticket);
+  }
 }

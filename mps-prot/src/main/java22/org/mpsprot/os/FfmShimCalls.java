@@ -28,7 +28,9 @@ import java.nio.ByteBuffer;
  *       functions that read a word and return at once, taking no lock and waiting for nothing:
  *       {@code mpsprot_version}, {@code _page_size}, {@code _handler_installed},
  *       {@code _region_count}, {@code _mutator_enter}, {@code _mutator_leave},
- *       {@code _mutator_depth}, {@code _counter}, {@code _handoff_context}.
+ *       {@code _mutator_depth}, {@code _counter}, {@code _handoff_context},
+ *       {@code _fault_ring_sample}, {@code _fault_ring_dropped}, {@code _handoff_parked_ns}
+ *       (a word, a clock read).
  *   <li>No option (the thread is in native state for the call): everything else.
  *       {@code mpsprot_protect}, {@code _harvest}, {@code _harvest_touched}, {@code _region_sync}, {@code _log_drain},
  *       {@code _region_alias_reset} take pages' BUSY bits or pin a slot and may wait for a
@@ -37,7 +39,8 @@ import java.nio.ByteBuffer;
  *       take the shim's locks; {@code _handoff_wait} blocks; {@code _handoff_resolve} and
  *       {@code _handoff_parked} take the handoff's lock and wake a futex;
  *       {@code _context_can_step} and {@code _context_step} read and write the mutator's memory
- *       (stepping may fault); {@code _region_record} and {@code _region_bitmap} pin the slot. The
+ *       (stepping may fault); {@code _region_record} and {@code _region_bitmap} pin the slot;
+ *       {@code _fault_ring_drain} copies records into native memory the call allocates. The
  *       accessors and the benchmark functions ({@link #downcall}) are never critical: an accessor
  *       may fault into a HANDOFF park, which is safe only in native state.
  * </ul>
@@ -84,6 +87,10 @@ final class FfmShimCalls implements ShimCalls {
   private static final MethodHandle COUNTER = bind("mpsprot_counter", CRITICAL, long.class, int.class);
   private static final MethodHandle CAN_STEP = bind("mpsprot_context_can_step", NONE, int.class, long.class);
   private static final MethodHandle STEP = bind("mpsprot_context_step", NONE, int.class, long.class);
+  private static final MethodHandle RING_SAMPLE = bind("mpsprot_fault_ring_sample", CRITICAL, int.class, int.class);
+  private static final MethodHandle RING_DRAIN = bind("mpsprot_fault_ring_drain", NONE, int.class, long.class, int.class);
+  private static final MethodHandle RING_DROPPED = bind("mpsprot_fault_ring_dropped", CRITICAL, long.class);
+  private static final MethodHandle PARKED_NS = bind("mpsprot_handoff_parked_ns", CRITICAL, long.class, int.class);
 
   /** One native int per thread for mpsprot_protect's restore flag. */
   private static final ThreadLocal<MemorySegment> RESTORE_FLAG =
@@ -438,6 +445,45 @@ final class FfmShimCalls implements ShimCalls {
   public int contextStep(long ctx) {
     try {
       return (int) STEP.invokeExact(ctx);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  @Override
+  public int faultRingSample(int period) {
+    try {
+      return (int) RING_SAMPLE.invokeExact(period);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  @Override
+  public int faultRingDrain(long[] out, int max) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment o = longs(arena, out, out.length);
+      int n = (int) RING_DRAIN.invokeExact(o.address(), max);
+      copyOut(o, out, out.length);
+      return n;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  @Override
+  public long faultRingDropped() {
+    try {
+      return (long) RING_DROPPED.invokeExact();
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  @Override
+  public long handoffParkedNs(int ticket) {
+    try {
+      return (long) PARKED_NS.invokeExact(ticket);
     } catch (Throwable t) {
       throw rethrow(t);
     }
