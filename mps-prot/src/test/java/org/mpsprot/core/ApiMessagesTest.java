@@ -6,30 +6,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.mpsprot.AccessSet;
 import org.mpsprot.Prot;
 import org.mpsprot.ProtBatch;
 import org.mpsprot.ProtRangeException;
 import org.mpsprot.Region;
 import org.mpsprot.RegionClosedException;
+import org.mpsprot.testing.Regions;
 
 /** Issue 14: refusals that point at what the caller did, and a batch that is all-or-nothing. */
 class ApiMessagesTest {
   private final Prot prot = Prot.setup();
   private final long page = prot.granularity();
-  private final List<Region> regions = new ArrayList<>();
+  @RegisterExtension
+  final Regions regions = new Regions();
 
   private Region reserve(long pages) {
-    Region r = prot.reserve(pages * page);
-    regions.add(r);
-    return r;
-  }
-
-  @AfterEach
-  void closeRegions() {
-    regions.forEach(Region::close);
+    return regions.reserve(pages);
   }
 
   @Test

@@ -17,8 +17,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.function.Executable;
 import org.mpsprot.AccessSet;
 import org.mpsprot.Prot;
@@ -30,21 +30,16 @@ import org.mpsprot.SyncReport;
 import org.mpsprot.testing.Emulation;
 import org.mpsprot.testing.LibC;
 import org.mpsprot.testing.OsMaps;
+import org.mpsprot.testing.Regions;
 
 class ProtModuleTest {
   private final Prot prot = Prot.setup();
   private final long page = prot.granularity();
-  private final List<Region> regions = new ArrayList<>();
+  @RegisterExtension
+  final Regions regions = new Regions();
 
   private Region reserve(long pages) {
-    Region r = prot.reserve(pages * page);
-    regions.add(r);
-    return r;
-  }
-
-  @AfterEach
-  void closeRegions() {
-    regions.forEach(Region::close);
+    return regions.reserve(pages);
   }
 
   @Test

@@ -2,6 +2,7 @@ package org.mpsprot.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.mpsprot.testing.Pages.bits;
 
 import java.nio.ByteBuffer;
 import java.util.BitSet;
@@ -23,14 +24,6 @@ import org.mpsprot.testing.OsMaps;
 class TouchedHarvestTest {
   private final Prot prot = Prot.setup();
   private final long page = prot.granularity();
-
-  private static BitSet bits(int... pages) {
-    BitSet b = new BitSet();
-    for (int p : pages) {
-      b.set(p);
-    }
-    return b;
-  }
 
   @Test
   void aReadBarrierStartsANewCycleWithHarvestTouched() {

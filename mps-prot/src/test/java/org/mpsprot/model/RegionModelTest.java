@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mpsprot.testing.Pages.bits;
 
 import java.util.BitSet;
 import java.util.List;
@@ -21,14 +22,6 @@ import org.mpsprot.model.RegionModel.Resolution;
 /** The region-relative model's rules (docs/design/prot.md .model.region), without native code. */
 class RegionModelTest {
   private static final long PAGE = 4096;
-
-  private static BitSet bits(int... pages) {
-    BitSet b = new BitSet();
-    for (int p : pages) {
-      b.set(p);
-    }
-    return b;
-  }
 
   @Test
   void unprotectOpensThePageAndMarksItDirtyOrTouched() {
