@@ -9,6 +9,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.mpsprot.testing.Emulation;
 
 /** CpuSplit's clocks hang together: every way measured, on-CPU within wall, user within on-CPU. */
 class CpuSplitTest {
@@ -16,6 +17,9 @@ class CpuSplitTest {
   void clocksAreConsistentForEveryOperationAndWay() {
     Assumptions.assumeTrue(ManagementFactory.getThreadMXBean().isCurrentThreadCpuTimeSupported(),
         "this JVM cannot read the thread's CPU time");
+    Emulation.skip("CpuSplitTest", "qemu-user's thread CPU clock runs ahead of the wall clock"
+        + " (on-CPU 7389 ns against wall 7283 ns per operation was seen), so the clocks' invariant"
+        + " does not hold there; the benchmark is for native runs");
     ByteArrayOutputStream progress = new ByteArrayOutputStream();
     int rounds = 2;
     double[][][] m = CpuSplit.measure(rounds, 200, new PrintStream(progress, true, StandardCharsets.UTF_8));

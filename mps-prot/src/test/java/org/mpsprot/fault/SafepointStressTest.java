@@ -23,9 +23,11 @@ class SafepointStressTest {
     assertFalse(r.timedOut(), policy + ": the child hung and was killed:\n" + r.output());
     assertEquals(0, r.exit(), r.output());
     long faults = Long.parseLong(r.line("FAULTS"));
-    int least = !policy.equals("handoff") ? 100 : Emulation.count("handoffs",
-        "SafepointStressTest[handoff], the handoffs required in 3 s", 100, 1,
-        "under qemu-user a handoff while System.gc() runs back to back takes about a second: 2 were seen");
+    int least = !policy.equals("handoff")
+        ? Emulation.count("faults", "SafepointStressTest[" + policy + "], the faults required in 3 s", 100, 10,
+            "under qemu-user on a loaded machine 66 faults were seen in 3 s with System.gc() back to back")
+        : Emulation.count("handoffs", "SafepointStressTest[handoff], the handoffs required in 3 s", 100, 1,
+            "under qemu-user a handoff while System.gc() runs back to back takes about a second: 2 were seen");
     assertTrue(faults >= least, policy + ": only " + faults + " faults: " + r.output());
   }
 }
