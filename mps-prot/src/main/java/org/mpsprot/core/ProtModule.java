@@ -528,28 +528,12 @@ public final class ProtModule implements Prot {
   /** The bean registered by {@link #registerMXBean()}, or null; guarded by this. */
   private ProtMXBeanImpl mxBean;
 
+  // The JMX code is ProtMXBeanImpl's: this class names no type of java.management in a catch
+  // or a call, so it links on a runtime without that module (an opt-in, .mxbean).
   @Override
   public synchronized javax.management.ObjectName registerMXBean() {
-    javax.management.ObjectName name = mxBeanName();
-    javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
-    if (mxBean != null && server.isRegistered(name)) {
-      return name; // ours, still there (if someone unregistered it, it is registered again below)
-    }
-    mxBean = null;
-    ProtMXBeanImpl bean = new ProtMXBeanImpl(this);
-    try {
-      server.registerMBean(bean, name);
-    } catch (javax.management.InstanceAlreadyExistsException e) {
-      throw new IllegalStateException("registerMXBean: another MBean is registered as " + name
-          + " (not this module's: another copy of mps-prot in another class loader, or an"
-          + " application's own bean); nothing was registered. What to do: unregister that one"
-          + " first, or read this module's counters with Prot.counters()", e);
-    } catch (javax.management.JMException e) {
-      throw new IllegalStateException("registerMXBean: the platform MBean server refused " + name
-          + ": " + e, e);
-    }
-    mxBean = bean;
-    return name;
+    mxBean = ProtMXBeanImpl.register(this, mxBean);
+    return ProtMXBeanImpl.name();
   }
 
   @Override
@@ -557,23 +541,9 @@ public final class ProtModule implements Prot {
     if (mxBean == null) {
       return false;
     }
-    try {
-      java.lang.management.ManagementFactory.getPlatformMBeanServer().unregisterMBean(mxBeanName());
-    } catch (javax.management.InstanceNotFoundException e) {
-      // unregistered by someone else meanwhile: ours is gone either way
-    } catch (javax.management.JMException e) {
-      throw new IllegalStateException("unregisterMXBean: " + e, e);
-    }
+    ProtMXBeanImpl.unregister();
     mxBean = null;
     return true;
-  }
-
-  private static javax.management.ObjectName mxBeanName() {
-    try {
-      return new javax.management.ObjectName(org.mpsprot.ProtMXBean.OBJECT_NAME);
-    } catch (javax.management.MalformedObjectNameException e) {
-      throw new AssertionError(e);
-    }
   }
 
   RegionImpl regionBySlot(int slot) {
