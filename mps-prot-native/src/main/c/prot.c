@@ -202,7 +202,10 @@ int mpsprot_region_create(int64_t size, int64_t *out) {
   atomic_store_explicit(&r->foreign, 0, memory_order_relaxed);
   atomic_store_explicit(&r->policy, MPSPROT_POLICY_NONE, memory_order_relaxed);
   atomic_store_explicit(&r->fallback, MPSPROT_FALLBACK_FAIL_FAST, memory_order_relaxed);
-  atomic_store_explicit(&r->users, 0, memory_order_relaxed);
+  /* users is not reset here (region.h): a lookup that saw the slot's previous region LIVE
+   * may have added its pin after that region's destroy and will take it back when its
+   * re-check sees this state; a reset would lose its pin or, if its re-check sees this
+   * region LIVE, leave it pinned uncounted (and users -1 after its unpin). */
   atomic_store_explicit(&r->state, REGION_LIVE, memory_order_release);
   if (slot + 1 > atomic_load_explicit(&slots_in_use, memory_order_relaxed))
     atomic_store_explicit(&slots_in_use, slot + 1, memory_order_release);

@@ -7,7 +7,11 @@
  *   read only after a LIVE state was seen (acquire load);
  * - a lookup that will touch the slot's memory pins it (users + 1) and re-checks LIVE;
  *   destruction publishes DEAD, then waits until users is 0 before unmapping, so a
- *   handler never touches unmapped bookkeeping.
+ *   handler never touches unmapped bookkeeping;
+ * - users is never reset while other threads run (only in the fork child, alone): a
+ *   lookup that saw a slot LIVE may add its pin after that region was destroyed, while
+ *   the slot is FREE or being created again, and takes it back only after its re-check;
+ *   its pin counts for the new region if the re-check sees that one LIVE.
  */
 #ifndef MPSPROT_REGION_H
 #define MPSPROT_REGION_H
