@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 
 #if defined(MPSPROT_INJECT)
 
@@ -32,6 +33,19 @@ int inject_fail(int site) {
     return 0;
   atomic_fetch_add_explicit(&s->fired, 1, memory_order_relaxed);
   return atomic_load_explicit(&s->err, memory_order_relaxed);
+}
+
+static _Atomic(mpsprot_inject_pause_fn) pause_fn;
+
+void inject_pause(int point) {
+  mpsprot_inject_pause_fn fn = atomic_load_explicit(&pause_fn, memory_order_acquire);
+  if (fn != NULL)
+    fn(point);
+}
+
+int mpsprot_inject_pause(mpsprot_inject_pause_fn fn) {
+  atomic_store_explicit(&pause_fn, fn, memory_order_release);
+  return 0;
 }
 
 int mpsprot_inject(int site, int64_t nth, int64_t count, int err) {
@@ -58,6 +72,11 @@ int64_t mpsprot_inject_count(int site, int which) {
 }
 
 #else
+
+int mpsprot_inject_pause(mpsprot_inject_pause_fn fn) {
+  (void)fn;
+  return ENOSYS;
+}
 
 int mpsprot_inject(int site, int64_t nth, int64_t count, int err) {
   (void)site;

@@ -26,4 +26,13 @@ int inject_fail(int site);
 #define inject_fail(site) ((void)(site), 0)
 #endif
 
+/* A pause point (mpsprot.h MPSPROT_INJECT_PAUSE_*): in the test library, calls the
+ * function a test set with mpsprot_inject_pause, which may block the calling thread;
+ * nothing in the release library.  Never in code the signal handler runs. */
+#if defined(MPSPROT_INJECT)
+void inject_pause(int point);
+#else
+#define inject_pause(point) ((void)(point))
+#endif
+
 #endif /* MPSPROT_INJECT_H */

@@ -476,6 +476,18 @@ MPSPROT_API int mpsprot_inject(int site, int64_t nth, int64_t count, int err);
  * the release library or for a bad site. */
 MPSPROT_API int64_t mpsprot_inject_count(int site, int which);
 
+/* Pause points: places where a test stops a thread to set up an interleaving.  The
+ * pinning of a slot by an entry point (region_pin_slot, never the handler): 1 after it
+ * saw the slot LIVE, 2 after it added its pin, 3 once the pin holds (LIVE seen again). */
+#define MPSPROT_INJECT_PAUSE_PIN_SEEN  1
+#define MPSPROT_INJECT_PAUSE_PIN_ADDED 2
+#define MPSPROT_INJECT_PAUSE_PIN_HELD  3
+typedef void (*mpsprot_inject_pause_fn)(int point);
+
+/* Calls fn(point) at every pause point, on the thread that reaches it (NULL: none); the
+ * test's fn decides which threads to stop.  0, or ENOSYS in the release library. */
+MPSPROT_API int mpsprot_inject_pause(mpsprot_inject_pause_fn fn);
+
 /* ---------------------------------------------------------------------------------
  * Windows only (declared and exported only when _WIN32 is defined): write watch and
  * the raw error code.  Implemented in dirty_ww_windows.c and prot_windows.c.

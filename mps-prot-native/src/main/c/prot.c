@@ -7,6 +7,7 @@
  * fault handler may share the region table.
  */
 #include "mpsprot.h"
+#include "inject.h"
 #include "osdep.h"
 #include "protos.h"
 #include "region.h"
@@ -63,9 +64,13 @@ struct region *region_pin_slot(int slot) {
   struct region *r = &region_table[slot];
   if (atomic_load_explicit(&r->state, memory_order_acquire) != REGION_LIVE)
     return NULL;
+  inject_pause(MPSPROT_INJECT_PAUSE_PIN_SEEN);
   atomic_fetch_add_explicit(&r->users, 1, memory_order_seq_cst); /* as region_pin */
-  if (atomic_load_explicit(&r->state, memory_order_seq_cst) == REGION_LIVE)
+  inject_pause(MPSPROT_INJECT_PAUSE_PIN_ADDED);
+  if (atomic_load_explicit(&r->state, memory_order_seq_cst) == REGION_LIVE) {
+    inject_pause(MPSPROT_INJECT_PAUSE_PIN_HELD);
     return r;
+  }
   atomic_fetch_sub_explicit(&r->users, 1, memory_order_release);
   return NULL;
 }
