@@ -18,6 +18,7 @@
  */
 #include "mpsprot.h"
 #include "fault_ring.h"
+#include "mpmc.h"
 #include "osdep.h"
 #include "prmc.h"
 #include "protos.h"
@@ -343,30 +344,15 @@ static int open_page(struct region *r, size_t p, struct mpsprot_context *ctx,
 /* ---- The access log (region.h: a bounded MPMC queue) ---------------------------- */
 
 #define LOG_MASK ((uint64_t)MPSPROT_LOG_CAPACITY - 1)
+#define LOG_CELLS(log) (log)->cells, sizeof(struct region_log_cell), LOG_MASK
 
 /* Reserves the next cell, or NULL if the log is full; *pos receives its position. */
 static struct region_log_cell *log_reserve(struct region_log *log, uint64_t *pos) {
-  uint64_t at = atomic_load_explicit(&log->head, memory_order_relaxed);
-  for (;;) {
-    struct region_log_cell *c = &log->cells[at & LOG_MASK];
-    uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire) + (at & LOG_MASK);
-    int64_t dif = (int64_t)(seq - at);
-    if (dif == 0) {
-      if (atomic_compare_exchange_weak_explicit(&log->head, &at, at + 1,
-                                                memory_order_relaxed, memory_order_relaxed)) {
-        *pos = at;
-        return c;
-      }
-    } else if (dif < 0) {
-      return NULL;
-    } else {
-      at = atomic_load_explicit(&log->head, memory_order_relaxed);
-    }
-  }
+  return mpmc_reserve(&log->head, LOG_CELLS(log), pos) ? &log->cells[*pos & LOG_MASK] : NULL;
 }
 
-static void log_publish(struct region_log_cell *c, uint64_t pos) {
-  atomic_store_explicit(&c->seq, pos + 1 - (pos & LOG_MASK), memory_order_release);
+static void log_publish(struct region_log *log, uint64_t pos) {
+  mpmc_publish(LOG_CELLS(log), pos);
 }
 
 static int log_drain_pinned(struct region *r, struct mpsprot_log_entry *out, int max);
@@ -386,25 +372,13 @@ int mpsprot_log_drain(int slot, struct mpsprot_log_entry *out, int max) {
 static int log_drain_pinned(struct region *r, struct mpsprot_log_entry *out, int max) {
   struct region_log *log = r->log;
   int n = 0;
-  uint64_t at = atomic_load_explicit(&log->tail, memory_order_relaxed);
-  while (n < max) {
+  uint64_t at;
+  /* Stops when empty, or at an entry still being written: never waits for it. */
+  while (n < max && mpmc_take(&log->tail, LOG_CELLS(log), &at)) {
     struct region_log_cell *c = &log->cells[at & LOG_MASK];
-    uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire) + (at & LOG_MASK);
-    int64_t dif = (int64_t)(seq - (at + 1));
-    if (dif == 0) {
-      if (atomic_compare_exchange_weak_explicit(&log->tail, &at, at + 1,
-                                                memory_order_relaxed, memory_order_relaxed)) {
-        if (c->entry.size != 0) /* 0: a reserved cell whose step did not happen */
-          out[n++] = c->entry;
-        atomic_store_explicit(&c->seq, at + MPSPROT_LOG_CAPACITY - (at & LOG_MASK),
-                              memory_order_release);
-        at++;
-      }
-    } else if (dif < 0) {
-      break; /* empty, or the next entry is still being written: never wait for it */
-    } else {
-      at = atomic_load_explicit(&log->tail, memory_order_relaxed);
-    }
+    if (c->entry.size != 0) /* 0: a reserved cell whose step did not happen */
+      out[n++] = c->entry;
+    mpmc_release(LOG_CELLS(log), at);
   }
   return n;
 }
@@ -421,7 +395,7 @@ static int step_fault(struct region *r, size_t p, struct mpsprot_context *ctx,
       int err = step_do(ctx, &c->entry);
       if (err != 0)
         c->entry.size = 0;
-      log_publish(c, pos);
+      log_publish(r->log, pos);
       if (err == 0) {
         region_page_release(r, p, mode);
         prmc_restore(uc, ctx);

@@ -1,9 +1,8 @@
 /* fault_ring.c -- the sampled fault-event ring (docs/design/fault.md .ring)
  *
- * A bounded multi-producer, multi-consumer queue of fixed records (Vyukov's, as the
- * STEP log of barrier.c): producers are fault handlers on any thread, consumers the
- * Java drain (mpsprot_fault_ring_drain).  Static, zeroed memory is an empty ring: a
- * cell's logical sequence number is its seq word plus its index.
+ * A bounded multi-producer, multi-consumer queue of fixed records (mpmc.h, as the STEP
+ * log of barrier.c): producers are fault handlers on any thread, consumers the Java
+ * drain (mpsprot_fault_ring_drain).  Static, zeroed memory is an empty ring.
  *
  * Handler-inside (fault_ring.h): fault_ring_begin and fault_ring_push are called from
  * the fault handler and may call only atomics and osdep_now_ns / osdep_thread_id (a
@@ -18,6 +17,7 @@
  */
 #include "fault_ring.h"
 
+#include "mpmc.h"
 #include "mpsprot.h"
 #include "osdep.h"
 
@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #define RING_MASK ((uint64_t)MPSPROT_FAULT_RING_CAPACITY - 1)
+#define RING_CELLS ring.cells, sizeof(struct ring_cell), RING_MASK
 
 struct ring_record {
   uint64_t address;
@@ -39,6 +40,9 @@ struct ring_cell {
   _Atomic uint64_t seq;
   struct ring_record rec;
 };
+_Static_assert(offsetof(struct ring_cell, seq) == 0, "mpmc.h: a cell begins with seq");
+_Static_assert((MPSPROT_FAULT_RING_CAPACITY & (MPSPROT_FAULT_RING_CAPACITY - 1)) == 0,
+               "the ring capacity is a power of two");
 
 static struct {
   _Atomic uint64_t head; /* next position to fill */
@@ -65,23 +69,12 @@ int fault_ring_begin(int64_t *t0) {
 void fault_ring_push(int64_t t0, uint64_t address, int32_t tid, int32_t slot, int access,
                      int policy, int resolution) {
   int64_t now = osdep_now_ns();
-  uint64_t at = atomic_load_explicit(&ring.head, memory_order_relaxed);
-  struct ring_cell *c;
-  for (;;) {
-    c = &ring.cells[at & RING_MASK];
-    uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire) + (at & RING_MASK);
-    int64_t dif = (int64_t)(seq - at);
-    if (dif == 0) {
-      if (atomic_compare_exchange_weak_explicit(&ring.head, &at, at + 1, memory_order_relaxed,
-                                                memory_order_relaxed))
-        break;
-    } else if (dif < 0) {
-      atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed); /* full: drop, count */
-      return;
-    } else {
-      at = atomic_load_explicit(&ring.head, memory_order_relaxed);
-    }
+  uint64_t at;
+  if (!mpmc_reserve(&ring.head, RING_CELLS, &at)) {
+    atomic_fetch_add_explicit(&dropped, 1, memory_order_relaxed); /* full: drop, count */
+    return;
   }
+  struct ring_cell *c = &ring.cells[at & RING_MASK];
   c->rec.address = address;
   c->rec.time_ns = t0;
   c->rec.duration_ns = now - t0;
@@ -89,7 +82,7 @@ void fault_ring_push(int64_t t0, uint64_t address, int32_t tid, int32_t slot, in
   c->rec.slot = slot;
   c->rec.kind = (uint32_t)(access & 0xff) | (uint32_t)(policy & 0xff) << 8
                 | (uint32_t)(resolution & 0xff) << 16;
-  atomic_store_explicit(&c->seq, at + 1 - (at & RING_MASK), memory_order_release);
+  mpmc_publish(RING_CELLS, at);
 }
 
 void fault_ring_after_fork_child(void) {
@@ -115,32 +108,19 @@ int mpsprot_fault_ring_drain(int64_t *out, int max) {
   if (out == NULL)
     return max > 0 ? -1 : 0;
   int n = 0;
-  uint64_t at = atomic_load_explicit(&ring.tail, memory_order_relaxed);
-  while (n < max) {
-    struct ring_cell *c = &ring.cells[at & RING_MASK];
-    uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire) + (at & RING_MASK);
-    int64_t dif = (int64_t)(seq - (at + 1));
-    if (dif == 0) {
-      if (atomic_compare_exchange_weak_explicit(&ring.tail, &at, at + 1, memory_order_relaxed,
-                                                memory_order_relaxed)) {
-        struct ring_record r = c->rec; /* ours until the store below frees the cell */
-        int64_t *o = out + (size_t)n * MPSPROT_FAULT_RING_WORDS;
-        o[0] = (int64_t)r.address;
-        o[1] = r.time_ns;
-        o[2] = r.duration_ns;
-        o[3] = r.tid;
-        o[4] = r.slot;
-        o[5] = (int64_t)r.kind;
-        n++;
-        atomic_store_explicit(&c->seq, at + MPSPROT_FAULT_RING_CAPACITY - (at & RING_MASK),
-                              memory_order_release);
-        at++;
-      }
-    } else if (dif < 0) {
-      break; /* empty, or the next record is still being written: never wait for it */
-    } else {
-      at = atomic_load_explicit(&ring.tail, memory_order_relaxed);
-    }
+  uint64_t at;
+  /* Stops when empty, or at a record still being written: never waits for it. */
+  while (n < max && mpmc_take(&ring.tail, RING_CELLS, &at)) {
+    struct ring_record r = ring.cells[at & RING_MASK].rec; /* ours until released */
+    int64_t *o = out + (size_t)n * MPSPROT_FAULT_RING_WORDS;
+    o[0] = (int64_t)r.address;
+    o[1] = r.time_ns;
+    o[2] = r.duration_ns;
+    o[3] = r.tid;
+    o[4] = r.slot;
+    o[5] = (int64_t)r.kind;
+    n++;
+    mpmc_release(RING_CELLS, at);
   }
   return n;
 }

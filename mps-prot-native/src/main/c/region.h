@@ -49,9 +49,8 @@ enum region_state { REGION_FREE = 0, REGION_LIVE = 1, REGION_DEAD = 2 };
 #define REGION_STICKY (REGION_FOREIGN | REGION_ALIAS_FOREIGN)
 
 /* The STEP policy's access log: a bounded multi-producer, multi-consumer queue
- * (Vyukov's), lock-free for producers (the handler) and never waiting on them.
- * A cell's logical sequence number is seq + its index, so that zeroed memory is a
- * valid empty queue (no page of it is touched before the log is used). */
+ * (mpmc.h), lock-free for producers (the handler) and never waiting on them.  Zeroed
+ * memory is a valid empty queue (no page of it is touched before the log is used). */
 struct region_log_cell {
   _Atomic uint64_t seq;
   struct mpsprot_log_entry entry;
@@ -65,6 +64,7 @@ struct region_log {
 };
 _Static_assert((MPSPROT_LOG_CAPACITY & (MPSPROT_LOG_CAPACITY - 1)) == 0,
                "the log capacity is a power of two");
+_Static_assert(offsetof(struct region_log_cell, seq) == 0, "mpmc.h: a cell begins with seq");
 
 struct region {
   _Atomic int state;
